@@ -1,0 +1,241 @@
+//! Turning raw requests into typed, validated input, with a 4xx problem that names the field for
+//! everything else: JSON bodies, list query strings and path IDs.
+
+use crate::domain::common::truncate_for_message;
+use crate::domain::validate::{Validate, Violations};
+use crate::domain::ObjectId;
+use crate::error::ApiError;
+use crate::store::{Page, TargetFilter};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use chrono::{DateTime, Utc};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+/// Largest accepted request body, registered as app data.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// A JSON body deserialized strictly (unknown fields and wrong types are errors, with their path)
+/// and then checked with [`Validate`].
+pub struct ValidJson<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<BodyLimit>().map_or(1 << 20, |l| l.0);
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("").to_owned());
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if let Some(content_type) = content_type {
+                let essence = content_type
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                if essence != "application/json" && !essence.ends_with("+json") {
+                    return Err(ApiError::UnsupportedMediaType(format!(
+                        "Content-Type must be application/json, got '{}'",
+                        truncate_for_message(&content_type)
+                    )));
+                }
+            }
+            if declared_length.is_some_and(|len| len > limit) {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::bad_request(format!("could not read the request body: {e}"))
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(ValidJson)
+        })
+    }
+}
+
+/// Strict JSON parsing with the path of the first offending field in the message.
+pub fn parse_json<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "the request body is empty; a JSON object is required",
+        ));
+    }
+    let deserializer = &mut serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if path == "." {
+            ApiError::bad_request(format!("invalid JSON body: {inner}"))
+        } else {
+            ApiError::bad_request(format!("{path}: {inner}"))
+        }
+    })?;
+    Violations::check(&value).map_err(ApiError::BadRequest)?;
+    Ok(value)
+}
+
+/// Validates an ID taken from the URL path; `name` is the parameter name shown in errors.
+pub fn path_id(name: &str, raw: &str) -> Result<ObjectId, ApiError> {
+    ObjectId::parse(raw).map_err(|why| ApiError::bad_request(format!("{name}: {why}")))
+}
+
+/// The list filters the OpenADR collections accept. Which ones a collection allows is decided by
+/// the `allowed` list given to [`ListQuery::parse`]; anything else is a 400.
+#[derive(Debug, Default)]
+pub struct ListQuery {
+    pub page: Page,
+    pub program_id: Option<ObjectId>,
+    pub targets: TargetFilter,
+    pub x_start: Option<DateTime<Utc>>,
+    pub x_end: Option<DateTime<Utc>>,
+}
+
+impl ListQuery {
+    /// The 3.0.1 maximum page size, also the default.
+    pub const MAX_LIMIT: i64 = 50;
+
+    pub fn parse(query: &str, allowed: &[&str]) -> Result<Self, ApiError> {
+        let mut parsed = Self::default();
+        let mut seen: Vec<String> = Vec::new();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            let key = key.as_ref();
+            if !allowed.contains(&key) {
+                return Err(ApiError::bad_request(format!(
+                    "unknown query parameter '{}'; this collection accepts {}",
+                    truncate_for_message(key),
+                    allowed.join(", ")
+                )));
+            }
+            if key != "targetValues" {
+                if seen.iter().any(|k| k == key) {
+                    return Err(ApiError::bad_request(format!(
+                        "{key}: may be given only once"
+                    )));
+                }
+                seen.push(key.to_owned());
+            }
+            match key {
+                "skip" => parsed.page.skip = parse_integer(key, &value, 0, i64::MAX)?,
+                "limit" => parsed.page.limit = parse_integer(key, &value, 0, Self::MAX_LIMIT)?,
+                "programID" => parsed.program_id = Some(path_id(key, &value)?),
+                "targetType" => parsed.targets.target_type = Some(non_empty(key, &value)?),
+                "targetValues" => parsed.targets.target_values.push(non_empty(key, &value)?),
+                "x-start" => parsed.x_start = Some(parse_date_time(key, &value)?),
+                "x-end" => parsed.x_end = Some(parse_date_time(key, &value)?),
+                _ => unreachable!("every allowed key is handled above"),
+            }
+        }
+        if let (Some(start), Some(end)) = (parsed.x_start, parsed.x_end) {
+            if start > end {
+                return Err(ApiError::bad_request(
+                    "x-start: must not be later than x-end",
+                ));
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+fn parse_integer(key: &str, value: &str, min: i64, max: i64) -> Result<i64, ApiError> {
+    let number: i64 = value.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "{key}: '{}' is not an integer",
+            truncate_for_message(value)
+        ))
+    })?;
+    if number < min || number > max {
+        let range = if max == i64::MAX {
+            format!("{min} or greater")
+        } else {
+            format!("between {min} and {max}")
+        };
+        return Err(ApiError::bad_request(format!(
+            "{key}: must be {range}, got {number}"
+        )));
+    }
+    Ok(number)
+}
+
+fn non_empty(key: &str, value: &str) -> Result<String, ApiError> {
+    if value.is_empty() || value.chars().count() > 128 {
+        return Err(ApiError::bad_request(format!(
+            "{key}: must be 1 to 128 characters"
+        )));
+    }
+    Ok(value.to_owned())
+}
+
+fn parse_date_time(key: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.to_utc())
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "{key}: '{}' is not an RFC 3339 date-time such as 2024-05-01T12:00:00Z",
+                truncate_for_message(value)
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVENT_KEYS: &[&str] = &[
+        "programID",
+        "targetType",
+        "targetValues",
+        "skip",
+        "limit",
+        "x-start",
+        "x-end",
+    ];
+
+    fn detail(result: Result<ListQuery, ApiError>) -> String {
+        result.err().expect("should fail").to_string()
+    }
+
+    #[test]
+    fn repeated_target_values_accumulate() {
+        let q = ListQuery::parse(
+            "targetType=GROUP&targetValues=a&targetValues=b%20c",
+            EVENT_KEYS,
+        )
+        .unwrap();
+        assert_eq!(q.targets.target_type.as_deref(), Some("GROUP"));
+        assert_eq!(q.targets.target_values, vec!["a", "b c"]);
+        assert_eq!((q.page.skip, q.page.limit), (0, 50));
+    }
+
+    #[test]
+    fn bad_parameters_name_the_field() {
+        assert!(detail(ListQuery::parse("skip=-1", EVENT_KEYS)).starts_with("skip:"));
+        assert!(detail(ListQuery::parse("limit=51", EVENT_KEYS)).starts_with("limit:"));
+        assert!(detail(ListQuery::parse("limit=abc", EVENT_KEYS)).starts_with("limit:"));
+        assert!(detail(ListQuery::parse("x-start=yesterday", EVENT_KEYS)).starts_with("x-start:"));
+        assert!(detail(ListQuery::parse("programID=a%20b", EVENT_KEYS)).starts_with("programID:"));
+        assert!(detail(ListQuery::parse("skip=1&skip=2", EVENT_KEYS)).contains("only once"));
+        assert!(detail(ListQuery::parse("colour=red", EVENT_KEYS))
+            .contains("unknown query parameter 'colour'"));
+        assert!(
+            detail(ListQuery::parse("programID=p", &["skip"])).contains("unknown query parameter")
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! HTTP routes of the OpenADR 3 API under `/api/openadr/v1`. Handlers stay thin: authorize
+//! (in their signature), parse, call `service`, wrap the result.
+
+pub mod auth;
+pub mod events;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+pub mod programs;
+
+use crate::error::ApiError;
+use crate::store::json_array;
+use actix_web::http::header::ContentType;
+use actix_web::{web, HttpResponse};
+use utoipa::IntoParams;
+
+pub const BASE_PATH: &str = "/api/openadr/v1";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health::health));
+    cfg.route("/ready", web::get().to(health::ready));
+    cfg.service(
+        web::scope(BASE_PATH)
+            .service(
+                web::resource("/programs")
+                    .route(web::get().to(programs::list))
+                    .route(web::post().to(programs::create))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/programs/{programID}")
+                    .route(web::get().to(programs::get))
+                    .route(web::put().to(programs::update))
+                    .route(web::delete().to(programs::delete))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/events")
+                    .route(web::get().to(events::list))
+                    .route(web::post().to(events::create))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/events/{eventID}")
+                    .route(web::get().to(events::get))
+                    .route(web::put().to(events::update))
+                    .route(web::delete().to(events::delete))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/auth/token")
+                    .route(web::post().to(auth::token))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/auth/server")
+                    .route(web::get().to(auth::server))
+                    .default_service(web::to(method_not_allowed)),
+            ),
+    );
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(
+        "no such resource; the OpenADR API lives under /api/openadr/v1".into(),
+    ))
+}
+
+fn ok_json(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(body)
+}
+
+fn created(body: String) -> HttpResponse {
+    HttpResponse::Created()
+        .content_type(ContentType::json())
+        .body(body)
+}
+
+fn json_list(bodies: &[String]) -> HttpResponse {
+    ok_json(json_array(bodies))
+}
+
+/// Query parameters of `GET /programs` (documentation only: parsing is in [`extract::ListQuery`]).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, non_snake_case)]
+pub struct ProgramListParams {
+    /// Indicates targeting type, e.g. GROUP.
+    targetType: Option<String>,
+    /// Target values, e.g. group names; repeat the parameter for several.
+    targetValues: Option<Vec<String>>,
+    /// Number of records to skip for pagination.
+    #[param(minimum = 0)]
+    skip: Option<i32>,
+    /// Maximum number of records to return (default and maximum 50).
+    #[param(minimum = 0, maximum = 50)]
+    limit: Option<i32>,
+}
+
+/// Query parameters of `GET /events` (documentation only: parsing is in [`extract::ListQuery`]).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, non_snake_case)]
+pub struct EventListParams {
+    /// Filter results to events of this program.
+    #[param(pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)]
+    programID: Option<String>,
+    /// Indicates targeting type, e.g. GROUP.
+    targetType: Option<String>,
+    /// Target values, e.g. group names; repeat the parameter for several.
+    targetValues: Option<Vec<String>>,
+    /// Number of records to skip for pagination.
+    #[param(minimum = 0)]
+    skip: Option<i32>,
+    /// Maximum number of records to return (default and maximum 50).
+    #[param(minimum = 0, maximum = 50)]
+    limit: Option<i32>,
+    /// Start of the period for which to return events (RFC 3339; extension, not part of OpenADR).
+    #[param(rename = "x-start", value_type = Option<String>, format = DateTime)]
+    x_start: Option<String>,
+    /// End of the period for which to return events (RFC 3339; extension, not part of OpenADR).
+    #[param(rename = "x-end", value_type = Option<String>, format = DateTime)]
+    x_end: Option<String>,
+}

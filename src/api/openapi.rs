@@ -1,0 +1,102 @@
+//! The OpenAPI document, generated from the handlers' annotations (`openadr3-vtn openapi`).
+//! A committed copy lives in `openapi/openapi.json`; a test fails when it drifts.
+
+use super::{auth, events, health, programs, BASE_PATH};
+use crate::domain::common::{
+    Interval, IntervalPeriod, PayloadDescriptor, ReportDescriptor, ValuesMap,
+};
+use crate::domain::program::ProgramDescription;
+use crate::domain::{Event, ObjectType, Program};
+use crate::error::Problem;
+use utoipa::openapi::security::{
+    ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme,
+};
+use utoipa::openapi::server::Server;
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "openadr3-vtn",
+        description = "OpenADR 3.0.1 VTN. Every object belongs to the tenant of the calling client; \
+                       no request reads or writes another tenant's objects.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        programs::list, programs::create, programs::get, programs::update, programs::delete,
+        events::list, events::create, events::get, events::update, events::delete,
+        auth::token, auth::server, health::health, health::ready,
+    ),
+    components(schemas(
+        Program, ProgramDescription, Event, Interval, IntervalPeriod, ValuesMap, PayloadDescriptor,
+        ReportDescriptor, ObjectType, Problem,
+        auth::ClientCredentialResponse, auth::AuthError, auth::AuthServerInfo, auth::ClientCredentialRequest,
+    )),
+    modifiers(&Security),
+    tags(
+        (name = "programs", description = "Demand-response programs."),
+        (name = "events", description = "Events: what a program asks VENs to do, and when."),
+        (name = "Auth", description = "OAuth2 client-credentials tokens."),
+        (name = "operations", description = "Liveness and readiness, outside the API base path."),
+    ),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi.servers = Some(vec![Server::new(BASE_PATH)]);
+        // Probes live at the root, outside the API base path.
+        for probe in ["/health", "/ready"] {
+            if let Some(item) = openapi.paths.paths.get_mut(probe) {
+                item.servers = Some(vec![Server::new("/")]);
+            }
+        }
+        let scopes = Scopes::from_iter([
+            ("read_all", "VENs and BL can read all resources"),
+            ("write_programs", "Only BL can write to programs"),
+            ("write_events", "Only BL can write to events"),
+            ("write_reports", "only VENs can write to reports"),
+            (
+                "write_subscriptions",
+                "VENs and BL can write to subscriptions",
+            ),
+            ("write_vens", "VENS and BL can write to vens and resources"),
+            (
+                "read_targets",
+                "(3.1) VENs read the objects that target them",
+            ),
+            ("read_ven_objects", "(3.1) VENs read their own VEN objects"),
+        ]);
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "oAuth2ClientCredentials",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::ClientCredentials(ClientCredentials::new(
+                    "auth/token",
+                    scopes,
+                ))],
+                "Client credential flow.",
+            )),
+        );
+        components.add_security_scheme(
+            "bearerAuth",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as pretty JSON with a trailing newline, exactly as committed.
+pub fn openapi_json() -> String {
+    let mut json = ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes");
+    json.push('\n');
+    json
+}

@@ -1,0 +1,141 @@
+//! `/programs` and `/programs/{programID}`.
+
+use super::extract::{path_id, ListQuery, ValidJson};
+use super::{created, json_list, ok_json, ProgramListParams};
+use crate::auth::guard::{ReadAll, WritePrograms};
+use crate::auth::Authorized;
+use crate::domain::Program;
+use crate::error::{ApiError, Problem};
+use crate::service::programs;
+use crate::startup::AppState;
+use crate::store::ProgramFilter;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+const LIST_KEYS: &[&str] = &["targetType", "targetValues", "skip", "limit"];
+
+/// Search programs
+///
+/// Programs of the caller's tenant in creation order, filtered by `targetType` and
+/// `targetValues` (a program matches when one of its targets has that type and one of those
+/// values), paged by `skip` and `limit` (at most 50).
+#[utoipa::path(get, path = "/programs", tag = "programs", operation_id = "searchAllPrograms",
+    params(ProgramListParams),
+    responses(
+        (status = 200, description = "OK.", body = [Program]),
+        (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oAuth2ClientCredentials" = ["read_all"]), ("bearerAuth" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Authorized<ReadAll>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let query = ListQuery::parse(req.query_string(), LIST_KEYS)?;
+    let filter = ProgramFilter {
+        targets: query.targets,
+    };
+    Ok(json_list(
+        &programs::list(&state.store, &caller.tenant, &filter, query.page).await?,
+    ))
+}
+
+/// Create a program
+///
+/// `programName` must be unique within the tenant (409 otherwise).
+#[utoipa::path(post, path = "/programs", tag = "programs", operation_id = "createProgram",
+    request_body = Program,
+    responses(
+        (status = 201, description = "Created.", body = Program),
+        (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A program with this programName exists.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oAuth2ClientCredentials" = ["write_programs"]), ("bearerAuth" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Authorized<WritePrograms>,
+    ValidJson(program): ValidJson<Program>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(created(
+        programs::create(&state.store, &caller.tenant, program).await?,
+    ))
+}
+
+/// Get a program by ID
+#[utoipa::path(get, path = "/programs/{programID}", tag = "programs", operation_id = "searchProgramByProgramId",
+    params(("programID" = String, Path, description = "Object ID of the program object.", pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)),
+    responses(
+        (status = 200, description = "OK.", body = Program),
+        (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oAuth2ClientCredentials" = ["read_all"]), ("bearerAuth" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Authorized<ReadAll>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id("programID", &id)?;
+    Ok(ok_json(
+        programs::get(&state.store, &caller.tenant, &id).await?,
+    ))
+}
+
+/// Update a program
+///
+/// Replaces the program. `id` and `createdDateTime` are kept; `modificationDateTime` is renewed.
+#[utoipa::path(put, path = "/programs/{programID}", tag = "programs", operation_id = "updateProgram",
+    params(("programID" = String, Path, description = "Object ID of the program object.", pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)),
+    request_body = Program,
+    responses(
+        (status = 200, description = "OK.", body = Program),
+        (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A program with this programName exists.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oAuth2ClientCredentials" = ["write_programs"]), ("bearerAuth" = [])))]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Authorized<WritePrograms>,
+    id: web::Path<String>,
+    ValidJson(program): ValidJson<Program>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id("programID", &id)?;
+    Ok(ok_json(
+        programs::update(&state.store, &caller.tenant, &id, program).await?,
+    ))
+}
+
+/// Delete a program
+///
+/// Returns the deleted program. A program that still has events is not deleted (409): delete
+/// its events first.
+#[utoipa::path(delete, path = "/programs/{programID}", tag = "programs", operation_id = "deleteProgram",
+    params(("programID" = String, Path, description = "Object ID of the program object.", pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)),
+    responses(
+        (status = 200, description = "OK.", body = Program),
+        (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The program still has events.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oAuth2ClientCredentials" = ["write_programs"]), ("bearerAuth" = [])))]
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: Authorized<WritePrograms>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id("programID", &id)?;
+    Ok(ok_json(
+        programs::delete(&state.store, &caller.tenant, &id).await?,
+    ))
+}

@@ -1,0 +1,19 @@
+//! openadr3-vtn: an OpenADR 3.0.1 VTN.
+//!
+//! - `api`: HTTP handlers (thin) and request extraction;
+//! - `service`: what each operation does;
+//! - `domain`: wire types and their rules;
+//! - `store`: storage behind one trait, SQLite and PostgreSQL;
+//! - `auth`: secrets, tokens, scope guards;
+//! - `config`: every setting, read in one place;
+//! - `error`: the one error type, mapped to RFC 7807 problems.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,89 @@
+use anyhow::Context;
+use clap::Parser;
+use openadr3_vtn::auth::clients::{create_client, NewClient};
+use openadr3_vtn::config::{Cli, ClientCommand, Command};
+use openadr3_vtn::domain::Scope;
+use openadr3_vtn::startup::Application;
+use openadr3_vtn::{api, store, telemetry};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            telemetry::init(args.log_format, &args.log);
+            let app = Application::build(&args).await?;
+            if let Some(client) = &app.bootstrap_client {
+                print_bootstrap_instructions(client, app.port(), &args.bind);
+            }
+            tracing::info!(port = app.port(), database = %redact_url(&args.database.database_url), "VTN listening");
+            app.run_until_stopped()
+                .await
+                .context("the HTTP server failed")?;
+        }
+        Command::Migrate(db) => {
+            store::connect(&db.database_url, &db.pool_settings()).await?;
+            eprintln!("migrations applied to {}", redact_url(&db.database_url));
+        }
+        Command::Client(ClientCommand::Create(args)) => {
+            let scopes = Scope::parse_list(&args.scopes).map_err(anyhow::Error::msg)?;
+            let store =
+                store::connect(&args.database.database_url, &args.database.pool_settings()).await?;
+            let created = create_client(
+                &store,
+                NewClient {
+                    tenant: args.tenant,
+                    scopes,
+                    client_id: args.client_id,
+                    client_secret: args.client_secret,
+                },
+            )
+            .await?;
+            println!("{}", serde_json::to_string(&created)?);
+        }
+        Command::Openapi => print!("{}", api::openapi::openapi_json()),
+    }
+    Ok(())
+}
+
+/// Shown once, on the console (not in the logs), when a fresh database gets its first client.
+fn print_bootstrap_instructions(
+    client: &openadr3_vtn::auth::clients::CreatedClient,
+    port: u16,
+    bind: &str,
+) {
+    let host = bind.rsplit_once(':').map_or("127.0.0.1", |(host, _)| host);
+    let host = if host == "0.0.0.0" || host == "[::]" {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    println!(
+        "\nCreated tenant '{tenant}' with business-logic client '{id}'.\n\
+         Its secret is shown only this once:\n\n    client_id:     {id}\n    client_secret: {secret}\n\n\
+         Get a token:\n\n    curl -s -u '{id}:{secret}' -d grant_type=client_credentials http://{host}:{port}/api/openadr/v1/auth/token\n",
+        tenant = client.tenant,
+        id = client.client_id,
+        secret = client.client_secret,
+    );
+}
+
+/// Database URLs may carry a password; logs get them without it.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://…@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,98 @@
+use super::{from_stored, now, target_pairs, to_json};
+use crate::domain::{Event, ObjectId, ObjectType, TenantId};
+use crate::error::ApiError;
+use crate::store::{DynStore, EventFilter, EventRow, Page, StoreError};
+
+fn row(event: &Event) -> Result<EventRow, ApiError> {
+    let window = event.active_window();
+    Ok(EventRow {
+        id: event
+            .id
+            .as_ref()
+            .map(ObjectId::to_string)
+            .unwrap_or_default(),
+        program_id: event.program_id.to_string(),
+        start_ms: window.start.map(|t| t.timestamp_millis()),
+        end_ms: window.end.map(|t| t.timestamp_millis()),
+        targets: target_pairs(&event.targets),
+        body: to_json(event)?,
+    })
+}
+
+fn unknown_program(event: &Event) -> impl FnOnce(StoreError) -> ApiError + '_ {
+    move |e| match e {
+        StoreError::Reference => ApiError::bad_request(format!(
+            "programID: program '{}' does not exist",
+            event.program_id
+        )),
+        other => other.into(),
+    }
+}
+
+pub async fn create(
+    store: &DynStore,
+    tenant: &TenantId,
+    mut event: Event,
+) -> Result<String, ApiError> {
+    let now = now();
+    event.id = Some(ObjectId::new_random());
+    event.created_date_time = Some(now);
+    event.modification_date_time = Some(now);
+    event.object_type = Some(ObjectType::Event);
+    let row = row(&event)?;
+    store
+        .insert_event(tenant, &row)
+        .await
+        .map_err(unknown_program(&event))?;
+    Ok(row.body)
+}
+
+pub async fn get(store: &DynStore, tenant: &TenantId, id: &ObjectId) -> Result<String, ApiError> {
+    store
+        .get_event(tenant, id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found("event", id.as_str()))
+}
+
+pub async fn list(
+    store: &DynStore,
+    tenant: &TenantId,
+    filter: &EventFilter,
+    page: Page,
+) -> Result<Vec<String>, ApiError> {
+    Ok(store.list_events(tenant, filter, page).await?)
+}
+
+/// Replaces the event; `id` and `createdDateTime` are kept, `modificationDateTime` renewed.
+pub async fn update(
+    store: &DynStore,
+    tenant: &TenantId,
+    id: &ObjectId,
+    mut event: Event,
+) -> Result<String, ApiError> {
+    let existing: Event = from_stored(&get(store, tenant, id).await?)?;
+    event.id = Some(id.clone());
+    event.created_date_time = existing.created_date_time;
+    event.modification_date_time = Some(now());
+    event.object_type = Some(ObjectType::Event);
+    let row = row(&event)?;
+    if !store
+        .update_event(tenant, &row)
+        .await
+        .map_err(unknown_program(&event))?
+    {
+        return Err(ApiError::not_found("event", id.as_str()));
+    }
+    Ok(row.body)
+}
+
+pub async fn delete(
+    store: &DynStore,
+    tenant: &TenantId,
+    id: &ObjectId,
+) -> Result<String, ApiError> {
+    store
+        .delete_event(tenant, id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found("event", id.as_str()))
+}

@@ -1,0 +1,143 @@
+//! Building the application from configuration, then running it. Tests use the same path with
+//! port 0, so they exercise exactly what production runs.
+
+use crate::api::{self, extract::BodyLimit};
+use crate::auth::clients::{bootstrap, CreatedClient};
+use crate::auth::secrets::generate_secret;
+use crate::auth::TokenService;
+use crate::config::ServeArgs;
+use crate::error::ApiError;
+use crate::store::{self, DynStore};
+use crate::telemetry::{self, VtnRootSpan};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, App, HttpServer, ResponseError};
+use anyhow::Context;
+use std::net::TcpListener;
+use tracing_actix_web::TracingLogger;
+
+/// Shared by every request handler.
+pub struct AppState {
+    pub store: DynStore,
+    pub tokens: TokenService,
+    pub public_url: Option<String>,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    /// The client created on a fresh database, to show its secret once.
+    pub bootstrap_client: Option<CreatedClient>,
+}
+
+impl Application {
+    pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
+        let store =
+            store::connect(&args.database.database_url, &args.database.pool_settings()).await?;
+        let bootstrap_client = bootstrap(
+            &store,
+            &args.bootstrap_client_id,
+            args.bootstrap_client_secret.clone(),
+        )
+        .await
+        .context("creating the bootstrap client failed")?;
+        let secret = match &args.jwt_secret {
+            Some(secret) => {
+                anyhow::ensure!(
+                    secret.len() >= 32,
+                    "VTN_JWT_SECRET must be at least 32 bytes"
+                );
+                secret.clone()
+            }
+            None => store
+                .signing_secret(&generate_secret())
+                .await
+                .context("loading the token signing key failed")?,
+        };
+        let state = web::Data::new(AppState {
+            store,
+            tokens: TokenService::new(secret.as_bytes(), args.token_ttl()),
+            public_url: args.public_url.clone(),
+        });
+
+        let listener = TcpListener::bind(&args.bind)
+            .with_context(|| format!("cannot listen on {}", args.bind))?;
+        let port = listener.local_addr()?.port();
+        let max_body = args.max_body_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(BodyLimit(max_body))
+                .app_data(web::PayloadConfig::new(max_body))
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|err, _| ApiError::bad_request(err.to_string()).into()),
+                )
+                .configure(api::configure)
+                .default_service(web::to(api::not_found))
+                .wrap(ErrorHandlers::new().default_handler(problem_backstop))
+                .wrap(from_fn(telemetry::echo_request_id))
+                .wrap(TracingLogger::<VtnRootSpan>::new())
+        })
+        .listen(listener)?;
+        if let Some(workers) = args.workers {
+            server = server.workers(workers.max(1));
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+            bootstrap_client,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then stops accepting and lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Any error response that is not already a problem (or an OAuth2 error) — for instance one
+/// produced by actix itself for a malformed request — becomes a problem+json, so clients see
+/// one error format.
+fn problem_backstop<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.starts_with("application/problem+json") || ct.starts_with("application/json")
+        });
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let error = match status.as_u16() {
+        413 => ApiError::PayloadTooLarge {
+            limit: res.request().app_data::<BodyLimit>().map_or(0, |l| l.0),
+        },
+        400..=499 => ApiError::BadRequest(
+            status
+                .canonical_reason()
+                .unwrap_or("bad request")
+                .to_owned(),
+        ),
+        503 => ApiError::ServiceUnavailable("service unavailable".into()),
+        _ => ApiError::internal(anyhow::anyhow!(
+            "unhandled error response with status {status}"
+        )),
+    };
+    let mut problem = error.error_response();
+    *problem.status_mut() = status;
+    let (req, _) = res.into_parts();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, problem).map_into_right_body(),
+    ))
+}

@@ -1,0 +1,36 @@
+//! PostgreSQL: for production and for several replicas sharing one database.
+
+use super::PoolSettings;
+use anyhow::Context;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+
+pub struct PostgresStore {
+    /// Reads and writes share one pool; PostgreSQL handles concurrent writers itself.
+    read: PgPool,
+    write: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn connect(url: &str, settings: &PoolSettings) -> anyhow::Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect(url)
+            .await
+            .context("cannot connect to PostgreSQL")?;
+        // sqlx holds an advisory lock while migrating, so replicas starting together migrate once.
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .context(
+                "database migration failed; the server will not start on a half-migrated schema",
+            )?;
+        Ok(Self {
+            read: pool.clone(),
+            write: pool,
+        })
+    }
+}
+
+super::sql::impl_store!(PostgresStore, sqlx::Postgres);

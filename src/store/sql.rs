@@ -1,0 +1,325 @@
+//! The SQL both backends share.
+//!
+//! The statements below are portable (SQLite ≥ 3.35 and PostgreSQL ≥ 12 both run them); placeholders
+//! come from `QueryBuilder`, which writes `?` for SQLite and `$n` for PostgreSQL. They are
+//! expanded once per backend by a macro instead of one generic impl over `sqlx::Database`: the
+//! generic bounds sqlx needs (higher-ranked `Executor`/`Encode` bounds) cost more readability than
+//! the macro does. SQL that only one backend can run lives in that backend's module.
+//!
+//! Each expansion needs `self.read` and `self.write` pools (the same pool on PostgreSQL; on SQLite
+//! the write pool has a single connection, so writers queue instead of failing with SQLITE_BUSY).
+//! Writes use `execute`/`fetch_all`, never `fetch_one`: see `SqliteStore` for why.
+
+macro_rules! impl_store {
+    ($store:ty, $db:ty) => {
+        use crate::domain::TenantId;
+        use crate::store::{
+            ClientRecord, EventFilter, EventRow, Page, ProgramFilter, ProgramRow, StoreError, StoreResult,
+            TargetFilter, TargetPairs,
+        };
+        use sqlx::{QueryBuilder, Row};
+
+        /// `AND EXISTS (…)` restricting `alias` rows to those with a matching target.
+        fn push_target_filter<'a>(
+            qb: &mut QueryBuilder<'a, $db>,
+            filter: &'a TargetFilter,
+            targets_table: &str,
+            alias: &str,
+        ) {
+            if filter.is_empty() {
+                return;
+            }
+            qb.push(format!(
+                " AND EXISTS (SELECT 1 FROM {targets_table} t WHERE t.owner_seq = {alias}.seq"
+            ));
+            if let Some(target_type) = &filter.target_type {
+                qb.push(" AND t.target_type = ").push_bind(target_type.as_str());
+            }
+            if !filter.target_values.is_empty() {
+                qb.push(" AND t.target_value IN (");
+                let mut values = qb.separated(", ");
+                for value in &filter.target_values {
+                    values.push_bind(value.as_str());
+                }
+                qb.push(")");
+            }
+            qb.push(")");
+        }
+
+        fn push_page(qb: &mut QueryBuilder<'_, $db>, alias: &str, page: Page) {
+            // Creation order: `seq` only grows, so pages are stable while objects are added.
+            qb.push(format!(" ORDER BY {alias}.seq LIMIT "))
+                .push_bind(page.limit)
+                .push(" OFFSET ")
+                .push_bind(page.skip);
+        }
+
+        async fn insert_targets(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            table: &str,
+            tenant: &TenantId,
+            owner_seq: i64,
+            targets: &TargetPairs,
+        ) -> StoreResult<()> {
+            if targets.is_empty() {
+                return Ok(());
+            }
+            let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                "INSERT INTO {table} (tenant_id, owner_seq, target_type, target_value) "
+            ));
+            qb.push_values(targets, |mut row, (target_type, value)| {
+                row.push_bind(tenant.as_str())
+                    .push_bind(owner_seq)
+                    .push_bind(target_type.as_str())
+                    .push_bind(value.as_str());
+            });
+            qb.build().execute(&mut *conn).await.map_err(StoreError::classify)?;
+            Ok(())
+        }
+
+        /// Replaces an object's targets inside the caller's transaction.
+        async fn replace_targets(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            table: &str,
+            tenant: &TenantId,
+            owner_seq: i64,
+            targets: &TargetPairs,
+        ) -> StoreResult<()> {
+            sqlx::query(&format!("DELETE FROM {table} WHERE owner_seq = $1"))
+                .bind(owner_seq)
+                .execute(&mut *conn)
+                .await?;
+            insert_targets(conn, table, tenant, owner_seq, targets).await
+        }
+
+        /// Returns the `seq` of the row the statement inserted or updated, if any.
+        async fn returning_seq(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            qb: &mut QueryBuilder<'_, $db>,
+        ) -> StoreResult<Option<i64>> {
+            let rows = qb.build().fetch_all(&mut *conn).await.map_err(StoreError::classify)?;
+            Ok(rows.first().map(|row| row.get::<i64, _>(0)))
+        }
+
+        #[async_trait::async_trait]
+        impl crate::store::Store for $store {
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.read).await?;
+                Ok(())
+            }
+
+            async fn count_clients(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM clients").fetch_one(&self.read).await?)
+            }
+
+            async fn ensure_tenant(&self, tenant: &TenantId) -> StoreResult<()> {
+                sqlx::query("INSERT INTO tenants (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+                    .bind(tenant.as_str())
+                    .bind(chrono::Utc::now().to_rfc3339())
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_client(&self, client: &ClientRecord) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO clients (client_id, tenant_id, secret_hash, scopes, enabled, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&client.client_id)
+                .bind(client.tenant.as_str())
+                .bind(&client.secret_hash)
+                .bind(&client.scopes)
+                .bind(client.enabled)
+                .bind(chrono::Utc::now().to_rfc3339())
+                .execute(&self.write)
+                .await
+                .map_err(StoreError::classify)?;
+                Ok(())
+            }
+
+            async fn find_client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>> {
+                let row = sqlx::query(
+                    "SELECT c.client_id, c.tenant_id, c.secret_hash, c.scopes, c.enabled AND t.enabled \
+                     FROM clients c JOIN tenants t ON t.id = c.tenant_id WHERE c.client_id = $1",
+                )
+                .bind(client_id)
+                .fetch_optional(&self.read)
+                .await?;
+                Ok(row.map(|row| ClientRecord {
+                    client_id: row.get(0),
+                    tenant: TenantId(row.get(1)),
+                    secret_hash: row.get(2),
+                    scopes: row.get(3),
+                    enabled: row.get(4),
+                }))
+            }
+
+            async fn signing_secret(&self, candidate: &str) -> StoreResult<String> {
+                sqlx::query("INSERT INTO server_secrets (name, value) VALUES ('jwt_hs256', $1) ON CONFLICT (name) DO NOTHING")
+                    .bind(candidate)
+                    .execute(&self.write)
+                    .await?;
+                Ok(sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'jwt_hs256'")
+                    .fetch_one(&self.write)
+                    .await?)
+            }
+
+            async fn insert_program(&self, tenant: &TenantId, row: &ProgramRow) -> StoreResult<()> {
+                let mut tx = self.write.begin().await?;
+                let mut qb: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("INSERT INTO programs (tenant_id, id, program_name, body) VALUES (");
+                qb.push_bind(tenant.as_str())
+                    .push(", ")
+                    .push_bind(&row.id)
+                    .push(", ")
+                    .push_bind(&row.program_name)
+                    .push(", ")
+                    .push_bind(&row.body)
+                    .push(") RETURNING seq");
+                let seq = returning_seq(&mut tx, &mut qb).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+                insert_targets(&mut tx, "program_targets", tenant, seq, &row.targets).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_program(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT body FROM programs WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.as_str())
+                    .bind(id)
+                    .fetch_optional(&self.read)
+                    .await?)
+            }
+
+            async fn list_programs(
+                &self,
+                tenant: &TenantId,
+                filter: &ProgramFilter,
+                page: Page,
+            ) -> StoreResult<Vec<String>> {
+                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("SELECT p.body FROM programs p WHERE p.tenant_id = ");
+                qb.push_bind(tenant.as_str());
+                push_target_filter(&mut qb, &filter.targets, "program_targets", "p");
+                push_page(&mut qb, "p", page);
+                Ok(qb.build_query_scalar().fetch_all(&self.read).await?)
+            }
+
+            async fn update_program(&self, tenant: &TenantId, row: &ProgramRow) -> StoreResult<bool> {
+                let mut tx = self.write.begin().await?;
+                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("UPDATE programs SET program_name = ");
+                qb.push_bind(&row.program_name)
+                    .push(", body = ")
+                    .push_bind(&row.body)
+                    .push(" WHERE tenant_id = ")
+                    .push_bind(tenant.as_str())
+                    .push(" AND id = ")
+                    .push_bind(&row.id)
+                    .push(" RETURNING seq");
+                let Some(seq) = returning_seq(&mut tx, &mut qb).await? else {
+                    return Ok(false);
+                };
+                replace_targets(&mut tx, "program_targets", tenant, seq, &row.targets).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn delete_program(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<String>> {
+                let rows = sqlx::query("DELETE FROM programs WHERE tenant_id = $1 AND id = $2 RETURNING body")
+                    .bind(tenant.as_str())
+                    .bind(id)
+                    .fetch_all(&self.write)
+                    .await
+                    .map_err(StoreError::classify)?;
+                Ok(rows.first().map(|row| row.get(0)))
+            }
+
+            async fn insert_event(&self, tenant: &TenantId, row: &EventRow) -> StoreResult<()> {
+                let mut tx = self.write.begin().await?;
+                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "INSERT INTO events (tenant_id, id, program_id, start_ms, end_ms, body) VALUES (",
+                );
+                let mut values = qb.separated(", ");
+                values
+                    .push_bind(tenant.as_str())
+                    .push_bind(&row.id)
+                    .push_bind(&row.program_id)
+                    .push_bind(row.start_ms)
+                    .push_bind(row.end_ms)
+                    .push_bind(&row.body);
+                qb.push(") RETURNING seq");
+                let seq = returning_seq(&mut tx, &mut qb).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+                insert_targets(&mut tx, "event_targets", tenant, seq, &row.targets).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_event(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT body FROM events WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.as_str())
+                    .bind(id)
+                    .fetch_optional(&self.read)
+                    .await?)
+            }
+
+            async fn list_events(&self, tenant: &TenantId, filter: &EventFilter, page: Page) -> StoreResult<Vec<String>> {
+                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("SELECT e.body FROM events e WHERE e.tenant_id = ");
+                qb.push_bind(tenant.as_str());
+                if let Some(program_id) = &filter.program_id {
+                    qb.push(" AND e.program_id = ").push_bind(program_id.as_str());
+                }
+                push_target_filter(&mut qb, &filter.targets, "event_targets", "e");
+                // Active window [start, end) overlaps the requested [x-start, x-end). A missing
+                // start means "no time given" (always matches); a missing end means open-ended.
+                if let Some(window_end) = filter.window_end_ms {
+                    qb.push(" AND (e.start_ms IS NULL OR e.start_ms < ").push_bind(window_end).push(")");
+                }
+                if let Some(window_start) = filter.window_start_ms {
+                    // An instantaneous event (end = start) is the point `start`: it matches
+                    // when that point lies inside the requested period.
+                    qb.push(" AND (e.end_ms IS NULL OR e.end_ms > ")
+                        .push_bind(window_start)
+                        .push(" OR (e.end_ms = e.start_ms AND e.start_ms >= ")
+                        .push_bind(window_start)
+                        .push("))");
+                }
+                push_page(&mut qb, "e", page);
+                Ok(qb.build_query_scalar().fetch_all(&self.read).await?)
+            }
+
+            async fn update_event(&self, tenant: &TenantId, row: &EventRow) -> StoreResult<bool> {
+                let mut tx = self.write.begin().await?;
+                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("UPDATE events SET program_id = ");
+                qb.push_bind(&row.program_id)
+                    .push(", start_ms = ")
+                    .push_bind(row.start_ms)
+                    .push(", end_ms = ")
+                    .push_bind(row.end_ms)
+                    .push(", body = ")
+                    .push_bind(&row.body)
+                    .push(" WHERE tenant_id = ")
+                    .push_bind(tenant.as_str())
+                    .push(" AND id = ")
+                    .push_bind(&row.id)
+                    .push(" RETURNING seq");
+                let Some(seq) = returning_seq(&mut tx, &mut qb).await? else {
+                    return Ok(false);
+                };
+                replace_targets(&mut tx, "event_targets", tenant, seq, &row.targets).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn delete_event(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<String>> {
+                let rows = sqlx::query("DELETE FROM events WHERE tenant_id = $1 AND id = $2 RETURNING body")
+                    .bind(tenant.as_str())
+                    .bind(id)
+                    .fetch_all(&self.write)
+                    .await
+                    .map_err(StoreError::classify)?;
+                Ok(rows.first().map(|row| row.get(0)))
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;
