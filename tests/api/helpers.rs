@@ -1,0 +1,315 @@
+//! Test harness: the real server on a random port, on a fresh database of the chosen backend.
+//!
+//! PostgreSQL comes from `TEST_DATABASE_URL` (a server URL; each test gets a database of its
+//! own, dropped afterwards) or, when that is unset and Docker is available, from a container
+//! started once through testcontainers. Without either, PostgreSQL tests are skipped with a
+//! notice — unless `VTN_TEST_REQUIRE_POSTGRES=1`, which CI sets, makes them fail instead.
+
+use openadr3_vtn::config::{DatabaseArgs, LogFormat, ServeArgs};
+use openadr3_vtn::startup::Application;
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{json, Value};
+use std::sync::OnceLock;
+
+pub const ADMIN_ID: &str = "admin";
+pub const ADMIN_SECRET: &str = "test-admin-secret";
+/// Tests sign their own (e.g. expired) tokens with it.
+pub const JWT_SECRET: &str = "test-jwt-secret-that-is-at-least-32-bytes-long";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed `async fn name(backend: Backend)` as two tests, `sqlite::name` and
+/// `postgres::name`, so one suite covers both backends.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::helpers::postgres_server_url().is_some() {
+                        super::$name($crate::helpers::Backend::Postgres).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// The PostgreSQL server to create test databases on, or `None` to skip PostgreSQL tests.
+pub fn postgres_server_url() -> Option<String> {
+    static URL: OnceLock<Option<String>> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
+            return Some(url);
+        }
+        if std::path::Path::new("/var/run/docker.sock").exists() {
+            return Some(start_postgres_container());
+        }
+        if std::env::var("VTN_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+            panic!("VTN_TEST_REQUIRE_POSTGRES=1 but neither TEST_DATABASE_URL nor Docker is available");
+        }
+        eprintln!("note: PostgreSQL tests skipped (set TEST_DATABASE_URL or start Docker)");
+        None
+    })
+    .clone()
+}
+
+fn start_postgres_container() -> String {
+    use testcontainers::runners::SyncRunner;
+    use testcontainers_modules::postgres::Postgres;
+    // Kept for the whole test run; Docker removes it when the process exits (ryuk).
+    static CONTAINER: OnceLock<testcontainers::Container<Postgres>> = OnceLock::new();
+    let container = CONTAINER.get_or_init(|| Postgres::default().start().expect("start a PostgreSQL container"));
+    let port = container.get_host_port_ipv4(5432).expect("container port");
+    format!("postgres://postgres:postgres@127.0.0.1:{port}/postgres")
+}
+
+/// A database for one test, removed when the test ends.
+struct TestDatabase {
+    url: String,
+    cleanup: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    async fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("vtn.db").display());
+                Self { url, cleanup: None, _dir: Some(dir) }
+            }
+            Backend::Postgres => {
+                let server = postgres_server_url().expect("PostgreSQL available");
+                let name = format!("vtn_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&server).await.expect("connect to PostgreSQL");
+                sqlx::query(&format!(r#"CREATE DATABASE "{name}""#)).execute(&mut conn).await.expect("create test database");
+                let url = with_database(&server, &name);
+                Self { url, cleanup: Some((server, name)), _dir: None }
+            }
+        }
+    }
+}
+
+/// `server_url` with its database name replaced by `name`.
+fn with_database(server_url: &str, name: &str) -> String {
+    let (base, query) = server_url.split_once('?').map_or((server_url, None), |(b, q)| (b, Some(q)));
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.cleanup.take() {
+            // Drop runs inside the test's runtime; use a thread with its own runtime.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async {
+                    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&server).await {
+                        let _ = sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)).execute(&mut conn).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub root: String,
+    pub http: reqwest::Client,
+    pub backend: Backend,
+    pub database_url: String,
+    /// Token of the bootstrap business-logic client of tenant `default` (all six 3.0.1 scopes).
+    pub token: String,
+    _db: TestDatabase,
+}
+
+pub fn serve_args(database_url: &str) -> ServeArgs {
+    ServeArgs {
+        bind: "127.0.0.1:0".into(),
+        database: DatabaseArgs { database_url: database_url.into(), db_max_connections: 4, db_acquire_timeout_seconds: 5 },
+        public_url: None,
+        token_ttl_seconds: 1800,
+        jwt_secret: Some(JWT_SECRET.into()),
+        max_body_bytes: 64 * 1024,
+        bootstrap_client_id: ADMIN_ID.into(),
+        bootstrap_client_secret: Some(ADMIN_SECRET.into()),
+        log_format: LogFormat::Text,
+        log: "warn".into(),
+        workers: Some(1),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Spawns with configuration adjusted by `tweak` (e.g. a smaller body limit).
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut ServeArgs)) -> Self {
+        if std::env::var("TEST_LOG").is_ok() {
+            openadr3_vtn::telemetry::init(LogFormat::Text, "debug");
+        }
+        let db = TestDatabase::create(backend).await;
+        let mut args = serve_args(&db.url);
+        tweak(&mut args);
+        let app = Application::build(&args).await.expect("the application builds");
+        let root = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let mut test_app = Self {
+            base: format!("{root}/api/openadr/v1"),
+            root,
+            http: reqwest::Client::new(),
+            backend,
+            database_url: db.url.clone(),
+            token: String::new(),
+            _db: db,
+        };
+        test_app.token = test_app.token_for(ADMIN_ID, ADMIN_SECRET, None).await;
+        test_app
+    }
+
+    /// A token by the form-body flavour of the client-credentials grant; panics on refusal.
+    pub async fn token_for(&self, client_id: &str, secret: &str, scope: Option<&str>) -> String {
+        let mut form = vec![("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", secret)];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        let response = self.http.post(format!("{}/auth/token", self.base)).form(&form).send().await.expect("token request");
+        let status = response.status();
+        let body: Value = response.json().await.expect("token response is JSON");
+        assert_eq!(status, 200, "token request failed: {body}");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    /// Runs `openadr3-vtn client create` against this app's database, as an operator would.
+    pub async fn create_client(&self, tenant: &str, scopes: &str) -> CreatedClient {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+            .args(["client", "create", "--tenant", tenant, "--scopes", scopes])
+            .env("DATABASE_URL", &self.database_url)
+            .output()
+            .await
+            .expect("run openadr3-vtn client create");
+        assert!(output.status.success(), "client create failed: {}", String::from_utf8_lossy(&output.stderr));
+        let created: Value = serde_json::from_slice(&output.stdout).expect("client create prints JSON");
+        CreatedClient {
+            client_id: created["client_id"].as_str().unwrap().to_owned(),
+            client_secret: created["client_secret"].as_str().unwrap().to_owned(),
+            json: created,
+        }
+    }
+
+    /// A token of a new client in `tenant` with `scopes` (comma-separated).
+    pub async fn tenant_token(&self, tenant: &str, scopes: &str) -> String {
+        let client = self.create_client(tenant, scopes).await;
+        self.token_for(&client.client_id, &client.client_secret, None).await
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.http.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    /// `method path` with the admin token and an optional JSON body.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        let mut builder = self.request(method, path, Some(&self.token));
+        if let Some(body) = body {
+            builder = builder.json(&body);
+        }
+        builder.send().await.expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Response {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Creates a program named `name` and returns its body (asserting 201).
+    pub async fn create_program(&self, name: &str, targets: Value) -> Value {
+        let body = json!({"programName": name, "targets": targets});
+        expect_json(self.post("/programs", body).await, 201).await
+    }
+
+    /// Creates an event and returns its body (asserting 201).
+    pub async fn create_event(&self, event: Value) -> Value {
+        expect_json(self.post("/events", event).await, 201).await
+    }
+}
+
+pub struct CreatedClient {
+    pub client_id: String,
+    pub client_secret: String,
+    pub json: Value,
+}
+
+/// Asserts the status and returns the JSON body.
+pub async fn expect_json(response: Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let text = response.text().await.expect("response body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"))
+}
+
+/// Asserts an RFC 7807 problem with `status`, and returns its `detail`.
+pub async fn expect_problem(response: Response, status: u16) -> String {
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    let problem = expect_json(response, status).await;
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"), "problem content type; body: {problem}");
+    assert_eq!(problem["status"], status, "problem status field: {problem}");
+    for field in ["type", "title", "detail", "instance"] {
+        assert!(problem[field].is_string(), "problem lacks {field}: {problem}");
+    }
+    problem["detail"].as_str().unwrap().to_owned()
+}
+
+/// The `id`s of a list response, in order.
+pub fn ids(list: &Value) -> Vec<String> {
+    list.as_array().expect("a JSON array").iter().map(|o| o["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// An event of `program_id` starting at `start` (RFC 3339) with `count` intervals of `duration`.
+pub fn event_at(program_id: &str, start: &str, duration: Option<&str>, count: usize) -> Value {
+    let mut period = json!({"start": start});
+    if let Some(d) = duration {
+        period["duration"] = json!(d);
+    }
+    let intervals: Vec<Value> =
+        (0..count).map(|i| json!({"id": i, "payloads": [{"type": "SIMPLE", "values": [1]}]})).collect();
+    json!({"programID": program_id, "intervalPeriod": period, "intervals": intervals})
+}

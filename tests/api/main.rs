@@ -1,0 +1,11 @@
+//! HTTP-level tests: the real server on a random port, on SQLite and on PostgreSQL.
+//! Each test module lists its tests in `backend_tests!`, which runs every one on both backends.
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod events;
+mod programs;
+mod smoke;
+mod tenancy;
