@@ -52,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(auth::token))
                     .default_service(web::to(method_not_allowed)),
             )
+            .route("/openapi.json", web::get().to(openapi_document))
             .service(
                 web::resource("/auth/server")
                     .route(web::get().to(auth::server))
@@ -68,6 +69,12 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(
         "no such resource; the OpenADR API lives under /api/openadr/v1".into(),
     ))
+}
+
+/// The OpenAPI document of this server (the one committed in `openapi/openapi.json`).
+async fn openapi_document() -> HttpResponse {
+    static DOCUMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(openapi::openapi_json);
+    ok_json(DOCUMENT.clone())
 }
 
 fn ok_json(body: String) -> HttpResponse {

@@ -4,8 +4,10 @@
 mod helpers;
 
 mod auth;
+mod cli;
 mod errors;
 mod events;
 mod programs;
 mod smoke;
+mod storage;
 mod tenancy;

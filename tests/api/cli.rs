@@ -1,0 +1,157 @@
+//! The binary as operators use it: migrations, failures, OpenAPI output.
+
+use crate::helpers::*;
+use std::process::Command;
+
+fn vtn() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+}
+
+#[test]
+fn migrate_creates_and_migrates_a_new_sqlite_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fresh.db");
+    let output = vtn()
+        .args([
+            "migrate",
+            "--database-url",
+            &format!("sqlite://{}", path.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(path.exists());
+    // Running it again is a no-op, not an error.
+    let again = vtn()
+        .args([
+            "migrate",
+            "--database-url",
+            &format!("sqlite://{}", path.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
+#[test]
+fn a_failed_migration_stops_the_server_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clash.db");
+    // A table the first migration wants to create already exists: the migration fails.
+    let setup = std::process::Command::new("python3")
+        .args([
+            "-c",
+            &format!(
+                "import sqlite3; sqlite3.connect('{}').execute('CREATE TABLE tenants (x INTEGER)')",
+                path.display()
+            ),
+        ])
+        .status()
+        .unwrap();
+    assert!(setup.success());
+    let output = vtn()
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            &format!("sqlite://{}", path.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !output.status.success(),
+        "serve must exit non-zero on a failed migration"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("database migration failed"),
+        "stderr: {stderr}"
+    );
+}
+
+#[test]
+fn an_unsupported_database_url_is_refused() {
+    let output = vtn()
+        .args(["migrate", "--database-url", "mysql://localhost/vtn"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unsupported database URL"));
+}
+
+#[test]
+fn client_create_rejects_unknown_scopes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let output = vtn()
+        .args([
+            "client",
+            "create",
+            "--tenant",
+            "t",
+            "--scopes",
+            "read_all,write_everything",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown scope 'write_everything'"));
+}
+
+/// The committed `openapi/openapi.json` is what the code generates: regenerate it with
+/// `cargo run -- openapi > openapi/openapi.json` after changing the API.
+#[test]
+fn committed_openapi_document_is_current() {
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap();
+    let generated = openadr3_vtn::api::openapi::openapi_json();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json` and commit it"
+    );
+    let printed = vtn().arg("openapi").output().unwrap();
+    assert_eq!(String::from_utf8(printed.stdout).unwrap(), generated);
+}
+
+/// The served document is the generated one, and it covers every operation of this version.
+#[tokio::test]
+async fn the_openapi_document_is_served_and_lists_the_operations() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let doc = expect_json(
+        app.http
+            .get(format!("{}/openapi.json", app.base))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    for (path, methods) in [
+        ("/programs", &["get", "post"][..]),
+        ("/programs/{programID}", &["get", "put", "delete"]),
+        ("/events", &["get", "post"]),
+        ("/events/{eventID}", &["get", "put", "delete"]),
+        ("/auth/token", &["post"]),
+        ("/auth/server", &["get"]),
+    ] {
+        for method in methods {
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{method} {path} missing"
+            );
+        }
+    }
+    assert_eq!(doc["servers"][0]["url"], "/api/openadr/v1");
+}
