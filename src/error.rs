@@ -148,13 +148,12 @@ impl ResponseError for ApiError {
         let status = self.status_code();
         let instance = format!("urn:uuid:{}", uuid::Uuid::new_v4());
         match self {
-            Self::Internal(cause) => tracing::error!(%instance, error = ?cause, "request failed"),
+            Self::Internal(cause) => tracing::error!(%instance, error = %format!("{cause:#}"), "request failed"),
             Self::ServiceUnavailable(cause) => {
                 tracing::warn!(%instance, %cause, "service unavailable")
             }
-            other => {
-                tracing::info!(%instance, status = status.as_u16(), detail = %other.public_detail(), "request rejected")
-            }
+            // Client errors are logged once, with their detail, by the request span's middleware.
+            _ => {}
         }
         let (slug, title) = self.slug_and_title();
         let problem = Problem {

@@ -48,11 +48,22 @@ impl RootSpanBuilder for VtnRootSpan {
         request
             .extensions_mut()
             .insert(RequestId(request_id.clone()));
-        tracing_actix_web::root_span!(
-            request,
+        let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        // Our own span rather than tracing-actix-web's `root_span!`, whose request id is always
+        // generated: ours honours the client's X-Request-Id. The `http.status_code`,
+        // `otel.status_code` and `exception.*` fields are filled by `on_request_end`.
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.target = %request.uri().path_and_query().map_or("", |p| p.as_str()),
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
             request_id = %request_id,
             tenant_id = tracing::field::Empty,
-            client_id = tracing::field::Empty
+            client_id = tracing::field::Empty,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
         )
     }
 

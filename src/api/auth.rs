@@ -188,6 +188,9 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
         }
     };
 
+    if client_id.is_empty() || client_id.len() > 128 || client_id.chars().any(char::is_control) {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client, wrong secret, or client disabled");
+    }
     let client = match state.store.find_client(&client_id).await {
         Ok(client) => client,
         Err(e) => {

@@ -78,6 +78,10 @@ pub fn parse_json<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiE
             "the request body is empty; a JSON object is required",
         ));
     }
+    if contains_escaped_nul(body) {
+        // PostgreSQL text cannot hold U+0000; no OpenADR field needs it.
+        return Err(ApiError::bad_request("strings must not contain the NUL character (\\u0000)"));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -90,6 +94,17 @@ pub fn parse_json<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiE
     })?;
     Violations::check(&value).map_err(ApiError::BadRequest)?;
     Ok(value)
+}
+
+/// Whether a JSON text contains the escape `\u0000` (not merely an escaped backslash before it).
+/// Raw control characters are already invalid inside JSON strings.
+fn contains_escaped_nul(body: &[u8]) -> bool {
+    body.windows(6).enumerate().any(|(i, w)| {
+        w[0] == b'\\'
+            && w[1] == b'u'
+            && w[2..].iter().all(|&b| b == b'0')
+            && body[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0
+    })
 }
 
 /// Validates an ID taken from the URL path; `name` is the parameter name shown in errors.
@@ -175,9 +190,9 @@ fn parse_integer(key: &str, value: &str, min: i64, max: i64) -> Result<i64, ApiE
 }
 
 fn non_empty(key: &str, value: &str) -> Result<String, ApiError> {
-    if value.is_empty() || value.chars().count() > 128 {
+    if value.is_empty() || value.chars().count() > 128 || value.chars().any(char::is_control) {
         return Err(ApiError::bad_request(format!(
-            "{key}: must be 1 to 128 characters"
+            "{key}: must be 1 to 128 characters, none of them control characters"
         )));
     }
     Ok(value.to_owned())
@@ -222,6 +237,14 @@ mod tests {
         assert_eq!(q.targets.target_type.as_deref(), Some("GROUP"));
         assert_eq!(q.targets.target_values, vec!["a", "b c"]);
         assert_eq!((q.page.skip, q.page.limit), (0, 50));
+    }
+
+    #[test]
+    fn escaped_nul_is_found_but_an_escaped_backslash_is_not_one() {
+        assert!(contains_escaped_nul(br#"{"a":"x\u0000"}"#));
+        assert!(!contains_escaped_nul(br#"{"a":"x\\u0000"}"#));
+        assert!(contains_escaped_nul(br#"{"a":"x\\\u0000"}"#));
+        assert!(!contains_escaped_nul(br#"{"a":"x\u0001"}"#));
     }
 
     #[test]
