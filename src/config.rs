@@ -18,17 +18,162 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Manage tenants: every object, client and identity provider belongs to one.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
     /// Manage OAuth2 clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage the tenants' external identity providers.
+    #[command(subcommand)]
+    Idp(IdpCommand),
+    /// Read the audit log of administrative actions.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print the OpenAPI document of this server as JSON.
     Openapi,
+}
+
+// The administration commands print JSON on stdout (the admin API's representation, except for
+// `client create`, whose output is older) and are recorded in the audit log with actor "cli".
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant; prints {id, enabled, createdAt}.
+    Create(TenantArgs),
+    /// List the tenants.
+    List(DatabaseArgs),
+    /// Disable a tenant: its clients get no tokens, and their issued tokens stop working.
+    Disable(TenantArgs),
+    /// Enable a disabled tenant.
+    Enable(TenantArgs),
+    /// Delete a tenant with everything it owns (programs, events, clients, identity providers).
+    Delete(TenantArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TenantArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Tenant id: 1 to 64 characters of a-z, 0-9, '_' and '-'.
+    pub id: String,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Create a client (and its tenant if needed); prints {client_id, client_secret, tenant, scopes} as JSON.
     Create(ClientCreateArgs),
+    /// List clients (never their secrets).
+    List(TenantFilterArgs),
+    /// Give a client a new random secret, printed once; the old one stops working.
+    RotateSecret(ClientIdArgs),
+    /// Disable a client: it gets no tokens, and its issued tokens stop working.
+    Disable(ClientIdArgs),
+    /// Enable a disabled client.
+    Enable(ClientIdArgs),
+    /// Delete a client.
+    Delete(ClientIdArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ClientIdArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Client id.
+    pub client_id: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TenantFilterArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Only those of this tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdpCommand {
+    /// Register a tenant's identity provider, whose tokens then act in that tenant.
+    Add(IdpAddArgs),
+    /// List the registered identity providers.
+    List(TenantFilterArgs),
+    /// Unregister an identity provider by its id.
+    Delete(IdpIdArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IdpAddArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Tenant the provider's tokens act in.
+    #[arg(long)]
+    pub tenant: String,
+
+    /// The `iss` of its tokens (one provider per issuer).
+    #[arg(long)]
+    pub issuer: String,
+
+    /// The `aud` its tokens must carry.
+    #[arg(long)]
+    pub audience: String,
+
+    /// URL of its JSON Web Key Set (http or https).
+    #[arg(long)]
+    pub jwks_url: String,
+
+    /// Claim holding scopes (a space-separated string or an array).
+    #[arg(long, default_value = "scope")]
+    pub scope_claim: String,
+
+    /// Claim holding role names, mapped to scopes with --role-scope.
+    #[arg(long)]
+    pub roles_claim: Option<String>,
+
+    /// ROLE=SCOPE,SCOPE: the scopes a role grants; repeat for several roles.
+    #[arg(long = "role-scope", value_name = "ROLE=SCOPES")]
+    pub role_scopes: Vec<String>,
+
+    /// Claim naming the VEN a token is bound to.
+    #[arg(long)]
+    pub ven_claim: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IdpIdArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Identity provider id (from `idp list`).
+    pub id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List audit entries, newest first.
+    List(AuditListArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditListArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Only the entries concerning this tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+
+    /// Number of entries to skip.
+    #[arg(long, default_value_t = 0)]
+    pub skip: i64,
+
+    /// Maximum number of entries (at most 50).
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -79,10 +224,34 @@ pub struct ServeArgs {
     #[arg(long, env = "VTN_TOKEN_TTL_SECONDS", default_value_t = 1800)]
     pub token_ttl_seconds: u64,
 
-    /// HS256 signing secret for access tokens (at least 32 bytes). When unset, a random secret is
-    /// generated once and stored in the database, so every replica and restart shares it.
+    /// HS256 signing secret for access tokens (at least 32 bytes), for a single node that needs
+    /// no published keys. When unset, tokens are signed with EdDSA keys that the server generates,
+    /// stores in the database (shared by every replica), publishes at /.well-known/jwks.json and
+    /// rotates with `openadr3-vtn keys rotate`.
     #[arg(long, env = "VTN_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+
+    /// Token requests allowed per client id per minute (burst: a quarter of it, at least 5).
+    #[arg(long, env = "VTN_TOKEN_RATE_PER_CLIENT", default_value_t = 60)]
+    pub token_rate_per_client: u32,
+
+    /// Token requests allowed per source address per minute (burst: a quarter of it, at least 5).
+    #[arg(long, env = "VTN_TOKEN_RATE_PER_ADDRESS", default_value_t = 300)]
+    pub token_rate_per_address: u32,
+
+    /// Take the client address for rate limiting from X-Forwarded-For (set this only behind a
+    /// proxy or ingress that overwrites that header; otherwise clients could forge it).
+    #[arg(long, env = "VTN_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+
+    /// Shortest interval between two fetches of an external identity provider's JWKS (a token
+    /// with an unknown key id triggers a refetch at most this often).
+    #[arg(long, env = "VTN_JWKS_REFRESH_SECONDS", default_value_t = 60)]
+    pub jwks_refresh_seconds: u64,
+
+    /// Timeout of a JWKS fetch from an external identity provider.
+    #[arg(long, env = "VTN_JWKS_TIMEOUT_SECONDS", default_value_t = 5)]
+    pub jwks_timeout_seconds: u64,
 
     /// Largest accepted request body, in bytes (larger bodies get 413).
     #[arg(long, env = "VTN_MAX_BODY_BYTES", default_value_t = 1_048_576)]
@@ -122,6 +291,15 @@ pub struct ClientCreateArgs {
     #[arg(long)]
     pub scopes: String,
 
+    /// bl (business logic), ven or admin; fixes the scopes allowed. Default: admin when the
+    /// scopes include admin, ven when --ven-name is given, bl otherwise.
+    #[arg(long)]
+    pub role: Option<String>,
+
+    /// The VEN name a VEN client is bound to.
+    #[arg(long)]
+    pub ven_name: Option<String>,
+
     /// Client id (default: generated).
     #[arg(long)]
     pub client_id: Option<String>,
@@ -129,6 +307,18 @@ pub struct ClientCreateArgs {
     /// Client secret (default: generated and printed once).
     #[arg(long, hide_env_values = true)]
     pub client_secret: Option<String>,
+}
+
+impl ClientCreateArgs {
+    pub fn role(&self, scopes: &[crate::domain::Scope]) -> anyhow::Result<crate::domain::Role> {
+        use crate::domain::{Role, Scope};
+        Ok(match &self.role {
+            Some(role) => Role::parse(role).map_err(anyhow::Error::msg)?,
+            None if scopes.contains(&Scope::Admin) => Role::Admin,
+            None if self.ven_name.is_some() => Role::Ven,
+            None => Role::BusinessLogic,
+        })
+    }
 }
 
 impl ServeArgs {

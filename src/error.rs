@@ -148,7 +148,9 @@ impl ResponseError for ApiError {
         let status = self.status_code();
         let instance = format!("urn:uuid:{}", uuid::Uuid::new_v4());
         match self {
-            Self::Internal(cause) => tracing::error!(%instance, error = %format!("{cause:#}"), "request failed"),
+            Self::Internal(cause) => {
+                tracing::error!(%instance, error = %format!("{cause:#}"), "request failed")
+            }
             Self::ServiceUnavailable(cause) => {
                 tracing::warn!(%instance, %cause, "service unavailable")
             }

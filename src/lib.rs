@@ -6,10 +6,12 @@
 //! - `store`: storage behind one trait, SQLite and PostgreSQL;
 //! - `auth`: secrets, tokens, scope guards;
 //! - `config`: every setting, read in one place;
+//! - `cli`: the administration commands of the binary;
 //! - `error`: the one error type, mapped to RFC 7807 problems.
 
 pub mod api;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;

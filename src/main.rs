@@ -1,10 +1,8 @@
 use anyhow::Context;
 use clap::Parser;
-use openadr3_vtn::auth::clients::{create_client, NewClient};
-use openadr3_vtn::config::{Cli, ClientCommand, Command};
-use openadr3_vtn::domain::Scope;
+use openadr3_vtn::config::{Cli, Command};
 use openadr3_vtn::startup::Application;
-use openadr3_vtn::{api, store, telemetry};
+use openadr3_vtn::{api, cli, store, telemetry};
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -35,22 +33,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store::connect(&db.database_url, &db.pool_settings()).await?;
             eprintln!("migrations applied to {}", redact_url(&db.database_url));
         }
-        Command::Client(ClientCommand::Create(args)) => {
-            let scopes = Scope::parse_list(&args.scopes).map_err(anyhow::Error::msg)?;
-            let store =
-                store::connect(&args.database.database_url, &args.database.pool_settings()).await?;
-            let created = create_client(
-                &store,
-                NewClient {
-                    tenant: args.tenant,
-                    scopes,
-                    client_id: args.client_id,
-                    client_secret: args.client_secret,
-                },
-            )
-            .await?;
-            println!("{}", serde_json::to_string(&created)?);
-        }
+        Command::Tenant(command) => cli::tenant(command).await?,
+        Command::Client(command) => cli::client(command).await?,
+        Command::Idp(command) => cli::idp(command).await?,
+        Command::Audit(command) => cli::audit(command).await?,
         Command::Openapi => print!("{}", api::openapi::openapi_json()),
     }
     Ok(())

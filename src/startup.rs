@@ -3,7 +3,8 @@
 
 use crate::api::{self, extract::BodyLimit};
 use crate::auth::clients::{bootstrap, CreatedClient};
-use crate::auth::secrets::generate_secret;
+use crate::auth::external::ExternalProviders;
+use crate::auth::rate_limit::TokenRateLimits;
 use crate::auth::TokenService;
 use crate::config::ServeArgs;
 use crate::error::ApiError;
@@ -16,13 +17,17 @@ use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpServer, ResponseError};
 use anyhow::Context;
 use std::net::TcpListener;
+use std::time::Duration;
 use tracing_actix_web::TracingLogger;
 
 /// Shared by every request handler.
 pub struct AppState {
     pub store: DynStore,
     pub tokens: TokenService,
+    pub token_limits: TokenRateLimits,
     pub public_url: Option<String>,
+    /// Whether X-Forwarded-For names the client (behind a trusted proxy).
+    pub trust_forwarded_for: bool,
 }
 
 pub struct Application {
@@ -43,23 +48,34 @@ impl Application {
         )
         .await
         .context("creating the bootstrap client failed")?;
-        let secret = match &args.jwt_secret {
-            Some(secret) => {
-                anyhow::ensure!(
-                    secret.len() >= 32,
-                    "VTN_JWT_SECRET must be at least 32 bytes"
-                );
-                secret.clone()
-            }
-            None => store
-                .signing_secret(&generate_secret())
-                .await
-                .context("loading the token signing key failed")?,
-        };
+        if let Some(secret) = &args.jwt_secret {
+            anyhow::ensure!(
+                secret.len() >= 32,
+                "VTN_JWT_SECRET must be at least 32 bytes"
+            );
+        }
+        let external = ExternalProviders::new(
+            store.clone(),
+            Duration::from_secs(args.jwks_refresh_seconds),
+            Duration::from_secs(args.jwks_timeout_seconds.max(1)),
+        )?;
+        let tokens = TokenService::new(
+            store.clone(),
+            args.jwt_secret.as_deref().map(str::as_bytes),
+            args.token_ttl(),
+            external,
+        )
+        .await
+        .context("loading the token signing keys failed")?;
         let state = web::Data::new(AppState {
             store,
-            tokens: TokenService::new(secret.as_bytes(), args.token_ttl()),
+            tokens,
+            token_limits: TokenRateLimits::new(
+                args.token_rate_per_client,
+                args.token_rate_per_address,
+            ),
             public_url: args.public_url.clone(),
+            trust_forwarded_for: args.trust_forwarded_for,
         });
 
         let listener = TcpListener::bind(&args.bind)

@@ -48,7 +48,9 @@ impl RootSpanBuilder for VtnRootSpan {
         request
             .extensions_mut()
             .insert(RequestId(request_id.clone()));
-        let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
         // Our own span rather than tracing-actix-web's `root_span!`, whose request id is always
         // generated: ours honours the client's X-Request-Id. The `http.status_code`,
         // `otel.status_code` and `exception.*` fields are filled by `on_request_end`.

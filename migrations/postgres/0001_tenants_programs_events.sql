@@ -15,12 +15,6 @@ CREATE TABLE clients (
 );
 CREATE INDEX clients_tenant ON clients (tenant_id);
 
--- Server-wide secrets generated at first start (the HS256 signing key), shared by every process.
-CREATE TABLE server_secrets (
-    name   TEXT PRIMARY KEY,
-    value  TEXT NOT NULL
-);
-
 -- seq gives a stable creation order for pagination; id is the public object ID.
 CREATE TABLE programs (
     seq           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

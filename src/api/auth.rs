@@ -4,7 +4,8 @@
 //! what OAuth2 client libraries parse.
 
 use crate::auth::secrets::verify_secret;
-use crate::domain::Scope;
+use crate::auth::tokens::Grant;
+use crate::domain::{Role, Scope};
 use crate::startup::AppState;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -75,6 +76,18 @@ fn oauth_error(
     })
 }
 
+fn too_many_requests(retry_after: std::time::Duration) -> HttpResponse {
+    let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    tracing::info!(retry_after = seconds, "token request rate limited");
+    HttpResponse::TooManyRequests()
+        .insert_header((header::RETRY_AFTER, seconds.to_string()))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .json(AuthError {
+            error: "rate_limited",
+            error_description: format!("too many token requests; retry after {seconds} s"),
+        })
+}
+
 /// `client_id:client_secret` from `Authorization: Basic`, each form-urlencoded (RFC 6749 §2.3.1).
 fn basic_credentials(req: &HttpRequest) -> Option<Result<(String, String), &'static str>> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -114,8 +127,22 @@ fn basic_credentials(req: &HttpRequest) -> Option<Result<(String, String), &'sta
         (status = 200, description = "OK.", body = ClientCredentialResponse),
         (status = 400, description = "invalid_request, invalid_scope or unsupported_grant_type.", body = AuthError),
         (status = 401, description = "invalid_client: unknown client, wrong secret, or disabled.", body = AuthError),
+        (status = 429, description = "Too many token requests from this client or address; see Retry-After.", body = AuthError),
     ))]
 pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let address = if state.trust_forwarded_for {
+        req.connection_info()
+            .realip_remote_addr()
+            .unwrap_or_default()
+            .to_owned()
+    } else {
+        req.peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default()
+    };
+    if let Err(retry_after) = state.token_limits.check_address(&address) {
+        return too_many_requests(retry_after);
+    }
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -189,7 +216,15 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
     };
 
     if client_id.is_empty() || client_id.len() > 128 || client_id.chars().any(char::is_control) {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client, wrong secret, or client disabled");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "unknown client, wrong secret, or client disabled",
+        );
+    }
+    // Before the (deliberately slow) secret check, so guessing cannot burn the CPU.
+    if let Err(retry_after) = state.token_limits.check_client(&client_id) {
+        return too_many_requests(retry_after);
     }
     let client = match state.store.find_client(&client_id).await {
         Ok(client) => client,
@@ -234,10 +269,20 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
         },
     };
 
-    match state
-        .tokens
-        .issue(&client.client_id, &client.tenant, &granted)
-    {
+    let role = Role::parse(&client.role).unwrap_or(Role::BusinessLogic);
+    // Scopes beyond what the role allows are never granted, whatever is stored.
+    let granted: Vec<Scope> = granted
+        .into_iter()
+        .filter(|s| role.allowed_scopes().contains(s))
+        .collect();
+    let grant = Grant {
+        client_id: &client.client_id,
+        tenant: &client.tenant,
+        role,
+        ven_name: client.ven_name.as_deref(),
+        scopes: &granted,
+    };
+    match state.tokens.issue(grant).await {
         Ok(issued) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
             .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")))

@@ -13,6 +13,8 @@ use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
 
 /// Largest accepted request body, registered as app data.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +24,7 @@ pub struct BodyLimit(pub usize);
 /// and then checked with [`Validate`].
 pub struct ValidJson<T>(pub T);
 
-impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
+impl<T: DeserializeOwned + Serialize + Validate + 'static> FromRequest for ValidJson<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -72,7 +74,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
 }
 
 /// Strict JSON parsing with the path of the first offending field in the message.
-pub fn parse_json<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<T: DeserializeOwned + Serialize + Validate>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request(
             "the request body is empty; a JSON object is required",
@@ -80,10 +82,17 @@ pub fn parse_json<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiE
     }
     if contains_escaped_nul(body) {
         // PostgreSQL text cannot hold U+0000; no OpenADR field needs it.
-        return Err(ApiError::bad_request("strings must not contain the NUL character (\\u0000)"));
+        return Err(ApiError::bad_request(
+            "strings must not contain the NUL character (\\u0000)",
+        ));
     }
-    let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    let value: T = serde_path_to_error::deserialize(deserializer).map_err(|err| {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::bad_request(
+            "invalid JSON body: expected a JSON object, not an array",
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         if path == "." {
@@ -92,8 +101,60 @@ pub fn parse_json<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiE
             ApiError::bad_request(format!("{path}: {inner}"))
         }
     })?;
+    // Without this, anything after the object (`{…} garbage`) would be ignored.
+    deserializer
+        .end()
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+    refuse_positional_objects(body, &value)?;
     Violations::check(&value).map_err(ApiError::BadRequest)?;
     Ok(value)
+}
+
+/// serde reads a struct from a JSON array too, field by field in declaration order, so
+/// `[null, null, null, null, "name"]` would be a program. The schemas allow only objects there:
+/// compare the input with what was read, and refuse any object that was read from an array.
+fn refuse_positional_objects<T: Serialize>(body: &[u8], value: &T) -> Result<(), ApiError> {
+    fn find(input: &Value, read: &Value, path: &mut String) -> bool {
+        match (input, read) {
+            (Value::Array(_), Value::Object(_)) => true,
+            (Value::Array(input), Value::Array(read)) => {
+                input.iter().zip(read).enumerate().any(|(i, (a, b))| {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    let found = find(a, b, path);
+                    if !found {
+                        path.truncate(len);
+                    }
+                    found
+                })
+            }
+            (Value::Object(input), Value::Object(read)) => input.iter().any(|(key, a)| {
+                let Some(b) = read.get(key) else { return false };
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                let found = find(a, b, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let input: Value = serde_json::from_slice(body).map_err(ApiError::internal)?;
+    let read = serde_json::to_value(value).map_err(ApiError::internal)?;
+    let mut path = String::new();
+    if !find(&input, &read, &mut path) {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(if path.is_empty() {
+        "invalid JSON body: expected a JSON object, not an array".to_owned()
+    } else {
+        format!("{path}: expected a JSON object, not an array")
+    }))
 }
 
 /// Whether a JSON text contains the escape `\u0000` (not merely an escaped backslash before it).
@@ -169,7 +230,7 @@ impl ListQuery {
     }
 }
 
-fn parse_integer(key: &str, value: &str, min: i64, max: i64) -> Result<i64, ApiError> {
+pub(crate) fn parse_integer(key: &str, value: &str, min: i64, max: i64) -> Result<i64, ApiError> {
     let number: i64 = value.parse().map_err(|_| {
         ApiError::bad_request(format!(
             "{key}: '{}' is not an integer",
@@ -224,7 +285,7 @@ mod tests {
     ];
 
     fn detail(result: Result<ListQuery, ApiError>) -> String {
-        result.err().expect("should fail").to_string()
+        result.expect_err("should fail").to_string()
     }
 
     #[test]
@@ -245,6 +306,45 @@ mod tests {
         assert!(!contains_escaped_nul(br#"{"a":"x\\u0000"}"#));
         assert!(contains_escaped_nul(br#"{"a":"x\\\u0000"}"#));
         assert!(!contains_escaped_nul(br#"{"a":"x\u0001"}"#));
+    }
+
+    #[derive(Debug, serde::Deserialize, Serialize)]
+    #[serde(deny_unknown_fields)]
+    struct Outer {
+        name: String,
+        inner: Option<Vec<Inner>>,
+    }
+
+    #[derive(Debug, serde::Deserialize, Serialize)]
+    #[serde(deny_unknown_fields)]
+    struct Inner {
+        id: i32,
+        values: Vec<Value>,
+    }
+
+    impl Validate for Outer {
+        fn validate(&self, _: &mut Violations) {}
+    }
+
+    #[test]
+    fn objects_read_from_arrays_are_refused() {
+        let detail = |body: &str| match parse_json::<Outer>(body.as_bytes()) {
+            Ok(_) => panic!("{body} should fail"),
+            Err(e) => e.to_string(),
+        };
+        assert_eq!(
+            detail(r#" ["n", null]"#),
+            "invalid JSON body: expected a JSON object, not an array"
+        );
+        assert_eq!(
+            detail(r#"{"name": "n", "inner": [{"id": 1, "values": []}, [2, [1]]]}"#),
+            "inner[1]: expected a JSON object, not an array"
+        );
+        assert!(detail(r#"{"name": "n"} x"#).starts_with("invalid JSON body: trailing characters"));
+        let ok: Outer =
+            parse_json(br#"{"name": "n", "inner": [{"id": 1, "values": [[1], {"a": [2]}]}]}"#)
+                .unwrap();
+        assert_eq!(ok.inner.unwrap()[0].values.len(), 2);
     }
 
     #[test]

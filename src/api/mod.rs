@@ -1,10 +1,12 @@
 //! HTTP routes of the OpenADR 3 API under `/api/openadr/v1`. Handlers stay thin: authorize
 //! (in their signature), parse, call `service`, wrap the result.
 
+pub mod admin;
 pub mod auth;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod keys;
 pub mod openapi;
 pub mod programs;
 
@@ -19,6 +21,7 @@ pub const BASE_PATH: &str = "/api/openadr/v1";
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health::health));
     cfg.route("/ready", web::get().to(health::ready));
+    cfg.route("/.well-known/jwks.json", web::get().to(keys::jwks));
     cfg.service(
         web::scope(BASE_PATH)
             .service(
@@ -53,6 +56,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .default_service(web::to(method_not_allowed)),
             )
             .route("/openapi.json", web::get().to(openapi_document))
+            .configure(admin::routes)
+            .service(
+                web::resource("/admin/keys/rotate")
+                    .route(web::post().to(keys::rotate))
+                    .default_service(web::to(method_not_allowed)),
+            )
             .service(
                 web::resource("/auth/server")
                     .route(web::get().to(auth::server))

@@ -1,7 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations (`openadr3-vtn openapi`).
 //! A committed copy lives in `openapi/openapi.json`; a test fails when it drifts.
 
-use super::{auth, events, health, programs, BASE_PATH};
+use super::{admin, auth, events, health, keys, programs, BASE_PATH};
+use crate::domain::admin as admin_types;
 use crate::domain::common::{
     Interval, IntervalPeriod, PayloadDescriptor, ReportDescriptor, ValuesMap,
 };
@@ -25,18 +26,28 @@ use utoipa::{Modify, OpenApi};
     paths(
         programs::list, programs::create, programs::get, programs::update, programs::delete,
         events::list, events::create, events::get, events::update, events::delete,
-        auth::token, auth::server, health::health, health::ready,
+        auth::token, auth::server, health::health, health::ready, keys::jwks, keys::rotate,
+        admin::create_tenant, admin::list_tenants, admin::delete_tenant, admin::disable_tenant,
+        admin::enable_tenant, admin::create_client, admin::list_clients, admin::delete_client,
+        admin::rotate_secret, admin::disable_client, admin::enable_client,
+        admin::create_identity_provider, admin::list_identity_providers,
+        admin::delete_identity_provider, admin::list_audit,
     ),
     components(schemas(
         Program, ProgramDescription, Event, Interval, IntervalPeriod, ValuesMap, PayloadDescriptor,
         ReportDescriptor, ObjectType, Problem,
-        auth::ClientCredentialResponse, auth::AuthError, auth::AuthServerInfo, auth::ClientCredentialRequest,
+        auth::ClientCredentialResponse, auth::AuthError, auth::AuthServerInfo, auth::ClientCredentialRequest, keys::RotatedKey,
+        admin_types::NewTenant, admin_types::Tenant, admin_types::ClientRole, admin_types::NewClient,
+        admin_types::Client, admin_types::CreatedClient, admin_types::RotatedSecret,
+        admin_types::NewIdentityProvider, admin_types::IdentityProvider, admin_types::AuditEntry,
     )),
     modifiers(&Security),
     tags(
         (name = "programs", description = "Demand-response programs."),
         (name = "events", description = "Events: what a program asks VENs to do, and when."),
         (name = "Auth", description = "OAuth2 client-credentials tokens."),
+        (name = "admin", description = "Administration by the operator of a hosted VTN: tenants, clients, \
+                                          identity providers, signing keys, audit log. Requires the admin scope."),
         (name = "operations", description = "Liveness and readiness, outside the API base path."),
     ),
 )]
@@ -48,7 +59,7 @@ impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         openapi.servers = Some(vec![Server::new(BASE_PATH)]);
         // Probes live at the root, outside the API base path.
-        for probe in ["/health", "/ready"] {
+        for probe in ["/health", "/ready", "/.well-known/jwks.json"] {
             if let Some(item) = openapi.paths.paths.get_mut(probe) {
                 item.servers = Some(vec![Server::new("/")]);
             }
@@ -68,6 +79,10 @@ impl Modify for Security {
                 "(3.1) VENs read the objects that target them",
             ),
             ("read_ven_objects", "(3.1) VENs read their own VEN objects"),
+            (
+                "admin",
+                "Operators administer tenants, clients, identity providers and keys",
+            ),
         ]);
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(

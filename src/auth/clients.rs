@@ -1,9 +1,35 @@
-//! Creating OAuth2 clients: from the CLI, and the bootstrap client of a fresh database.
+//! Creating OAuth2 clients: for the administration API and CLI, and the bootstrap client of a fresh database.
 
 use super::secrets::{generate_secret, hash_secret};
-use crate::domain::{Scope, TenantId};
+use crate::domain::{Role, Scope, TenantId};
 use crate::store::{ClientRecord, DynStore, StoreError};
 use serde::Serialize;
+
+/// Why a client was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The request breaks a rule (scope not allowed for the role, bad id, …).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("a client with id '{0}' already exists")]
+    Duplicate(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for ClientError {
+    fn from(err: StoreError) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+macro_rules! ensure_valid {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(ClientError::Invalid(format!($($msg)+)));
+        }
+    };
+}
 
 /// What the creator of a client is told, once. The secret is not stored anywhere readable.
 #[derive(Debug, Serialize)]
@@ -16,26 +42,52 @@ pub struct CreatedClient {
 
 pub struct NewClient {
     pub tenant: String,
+    pub role: Role,
+    /// Required for, and only for, VEN clients.
+    pub ven_name: Option<String>,
     pub scopes: Vec<Scope>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
 }
 
-pub async fn create_client(store: &DynStore, new: NewClient) -> anyhow::Result<CreatedClient> {
-    anyhow::ensure!(
+pub async fn create_client(store: &DynStore, new: NewClient) -> Result<CreatedClient, ClientError> {
+    ensure_valid!(
         !new.tenant.trim().is_empty(),
         "the tenant name must not be empty"
     );
-    anyhow::ensure!(!new.scopes.is_empty(), "a client needs at least one scope");
+    ensure_valid!(!new.scopes.is_empty(), "a client needs at least one scope");
+    if let Some(scope) = new
+        .scopes
+        .iter()
+        .find(|s| !new.role.allowed_scopes().contains(s))
+    {
+        return Err(ClientError::Invalid(format!(
+            "a {} client may not hold the scope '{}'; allowed: {}",
+            new.role.as_str(),
+            scope.as_str(),
+            Scope::join(new.role.allowed_scopes())
+        )));
+    }
+    match (new.role, &new.ven_name) {
+        (Role::Ven, None) => ensure_valid!(false, "a VEN client must be bound to a VEN name"),
+        (Role::Ven, Some(name)) => {
+            ensure_valid!(
+                (1..=128).contains(&name.chars().count()),
+                "a VEN name must be 1 to 128 characters"
+            )
+        }
+        (_, Some(_)) => ensure_valid!(false, "only VEN clients are bound to a VEN name"),
+        (_, None) => {}
+    }
     let client_id = new
         .client_id
         .unwrap_or_else(|| format!("client-{}", uuid::Uuid::new_v4().simple()));
-    anyhow::ensure!(
+    ensure_valid!(
         !client_id.is_empty() && client_id.len() <= 128 && !client_id.contains(':'),
         "a client id must be 1 to 128 characters without ':' (HTTP Basic uses ':' as separator)"
     );
     let client_secret = new.client_secret.unwrap_or_else(generate_secret);
-    anyhow::ensure!(
+    ensure_valid!(
         client_secret.len() >= 8,
         "a client secret must be at least 8 characters"
     );
@@ -47,13 +99,13 @@ pub async fn create_client(store: &DynStore, new: NewClient) -> anyhow::Result<C
         tenant: tenant.clone(),
         secret_hash: hash_secret(client_secret.clone()).await?,
         scopes: Scope::join(&new.scopes),
+        role: new.role.as_str().to_owned(),
+        ven_name: new.ven_name.clone(),
         enabled: true,
     };
     match store.insert_client(&record).await {
         Ok(()) => {}
-        Err(StoreError::Duplicate) => {
-            anyhow::bail!("a client with id '{client_id}' already exists")
-        }
+        Err(StoreError::Duplicate) => return Err(ClientError::Duplicate(client_id)),
         Err(other) => return Err(other.into()),
     }
     Ok(CreatedClient {
@@ -78,6 +130,8 @@ pub async fn bootstrap(
         store,
         NewClient {
             tenant: "default".to_owned(),
+            role: Role::BusinessLogic,
+            ven_name: None,
             scopes: Scope::BUSINESS_LOGIC.to_vec(),
             client_id: Some(client_id.to_owned()),
             client_secret,
@@ -88,6 +142,6 @@ pub async fn bootstrap(
         Ok(client) => Ok(Some(client)),
         // Another replica bootstrapped the same database a moment earlier.
         Err(_) if store.count_clients().await? > 0 => Ok(None),
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }

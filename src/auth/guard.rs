@@ -2,14 +2,14 @@
 //! caller whose valid token carries `write_events`; anything else is rejected before the handler
 //! runs (401 without a valid token, 403 without the scope, per RFC 6750).
 
-use super::tokens::Principal;
+use super::tokens::{AuthFailure, Principal};
 use crate::domain::Scope;
 use crate::error::{ApiError, BearerChallenge};
 use crate::startup::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
-use std::future::{ready, Ready};
+use futures_util::future::LocalBoxFuture;
 use std::marker::PhantomData;
 
 pub trait RequiredScope {
@@ -32,6 +32,7 @@ scope_markers! {
     ReadAll => Scope::ReadAll,
     WritePrograms => Scope::WritePrograms,
     WriteEvents => Scope::WriteEvents,
+    Admin => Scope::Admin,
 }
 
 /// A caller with a valid token holding scope `S`.
@@ -47,14 +48,14 @@ impl<S: RequiredScope> std::ops::Deref for Authorized<S> {
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+/// The bearer token of the request, verified.
+async fn authenticate(
+    state: web::Data<AppState>,
+    authorization: Option<String>,
+) -> Result<Principal, ApiError> {
+    let Some(value) = authorization else {
         return Err(ApiError::Unauthorized(BearerChallenge::Missing));
     };
-    let value = value.to_str().unwrap_or_default();
     let token = match value.split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
@@ -70,18 +71,31 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let principal = state
         .tokens
         .verify(token)
-        .map_err(|why| ApiError::Unauthorized(BearerChallenge::InvalidToken(why)))?;
-    tracing::Span::current().record("tenant_id", principal.tenant.as_str());
-    tracing::Span::current().record("client_id", principal.client_id.as_str());
+        .await
+        .map_err(|failure| match failure {
+            AuthFailure::Invalid(why) => ApiError::Unauthorized(BearerChallenge::InvalidToken(why)),
+            AuthFailure::Unavailable(why) => ApiError::ServiceUnavailable(why),
+        })?;
+    let span = tracing::Span::current();
+    span.record("tenant_id", principal.tenant.as_str());
+    span.record("client_id", principal.client_id.as_str());
     Ok(principal)
 }
 
-impl<S: RequiredScope> FromRequest for Authorized<S> {
+impl<S: RequiredScope + 'static> FromRequest for Authorized<S> {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).and_then(|principal| {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let authorization = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or_default().to_owned());
+        Box::pin(async move {
+            let state = state
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
+            let principal = authenticate(state, authorization).await?;
             if principal.has(S::SCOPE) {
                 Ok(Self {
                     principal,
@@ -90,6 +104,6 @@ impl<S: RequiredScope> FromRequest for Authorized<S> {
             } else {
                 Err(ApiError::Forbidden(S::SCOPE.as_str()))
             }
-        }))
+        })
     }
 }

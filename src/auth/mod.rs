@@ -2,7 +2,10 @@
 //! use to demand a scope.
 
 pub mod clients;
+pub mod external;
 pub mod guard;
+pub mod keys;
+pub mod rate_limit;
 pub mod secrets;
 pub mod tokens;
 

@@ -1,11 +1,23 @@
-//! Access tokens: HS256 JWTs carrying the client, its tenant and its scopes.
+//! Access tokens: JWTs carrying the client, its tenant, role and scopes.
+//!
+//! Issued tokens are signed with the server's EdDSA keys (published at `/.well-known/jwks.json`)
+//! or, when `VTN_JWT_SECRET` is set, with HS256. Tokens of registered external identity
+//! providers are accepted too. Every verified local token is checked against the database, so a
+//! disabled client or tenant is locked out at once, not when its tokens expire.
 
-use crate::domain::{Scope, TenantId};
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use super::external::{describe, ExternalProviders};
+use super::keys::KeyRing;
+use crate::domain::{Role, Scope, TenantId};
+use crate::store::DynStore;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-const ISSUER: &str = "openadr3-vtn";
+pub const ISSUER: &str = "openadr3-vtn";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
@@ -14,6 +26,9 @@ pub struct Claims {
     pub tenant: String,
     /// Space-separated scopes (RFC 8693 §4.2 style).
     pub scope: String,
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ven: Option<String>,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -25,6 +40,9 @@ pub struct Principal {
     pub client_id: String,
     pub tenant: TenantId,
     pub scopes: Vec<Scope>,
+    pub role: Role,
+    /// The VEN a VEN principal is bound to.
+    pub ven_name: Option<String>,
 }
 
 impl Principal {
@@ -33,10 +51,27 @@ impl Principal {
     }
 }
 
+/// Why a token was not accepted.
+#[derive(Debug)]
+pub enum AuthFailure {
+    /// 401 `invalid_token`; the text is safe to show the client.
+    Invalid(String),
+    /// 503: the database or an identity provider could not be asked.
+    Unavailable(String),
+}
+
+enum Signer {
+    Hs256 {
+        encoding: EncodingKey,
+        decoding: DecodingKey,
+    },
+    Keys(KeyRing),
+}
+
 pub struct TokenService {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    signer: Signer,
+    external: ExternalProviders,
+    store: DynStore,
     ttl: Duration,
 }
 
@@ -45,63 +80,137 @@ pub struct IssuedToken {
     pub expires_in: u64,
 }
 
+/// What a token is issued for.
+pub struct Grant<'a> {
+    pub client_id: &'a str,
+    pub tenant: &'a TenantId,
+    pub role: Role,
+    pub ven_name: Option<&'a str>,
+    pub scopes: &'a [Scope],
+}
+
 impl TokenService {
-    pub fn new(secret: &[u8], ttl: Duration) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        validation.leeway = 5;
-        Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
+    /// `hs256_secret`: sign with that secret; `None`: with the stored EdDSA keys.
+    pub async fn new(
+        store: DynStore,
+        hs256_secret: Option<&[u8]>,
+        ttl: Duration,
+        external: ExternalProviders,
+    ) -> anyhow::Result<Self> {
+        let signer = match hs256_secret {
+            Some(secret) => Signer::Hs256 {
+                encoding: EncodingKey::from_secret(secret),
+                decoding: DecodingKey::from_secret(secret),
+            },
+            None => Signer::Keys(KeyRing::load(store.clone(), ttl).await?),
+        };
+        Ok(Self {
+            signer,
+            external,
+            store,
             ttl,
+        })
+    }
+
+    pub fn key_ring(&self) -> Option<&KeyRing> {
+        match &self.signer {
+            Signer::Keys(ring) => Some(ring),
+            Signer::Hs256 { .. } => None,
         }
     }
 
-    pub fn issue(
-        &self,
-        client_id: &str,
-        tenant: &TenantId,
-        scopes: &[Scope],
-    ) -> anyhow::Result<IssuedToken> {
+    pub async fn issue(&self, grant: Grant<'_>) -> anyhow::Result<IssuedToken> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
-            sub: client_id.to_owned(),
-            tenant: tenant.as_str().to_owned(),
-            scope: Scope::join(scopes),
+            sub: grant.client_id.to_owned(),
+            tenant: grant.tenant.as_str().to_owned(),
+            scope: Scope::join(grant.scopes),
+            role: grant.role.as_str().to_owned(),
+            ven: grant.ven_name.map(str::to_owned),
             iat: now,
             exp: now + self.ttl.as_secs() as i64,
             iss: ISSUER.to_owned(),
         };
-        let access_token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        let access_token = match &self.signer {
+            Signer::Hs256 { encoding, .. } => {
+                encode(&Header::new(Algorithm::HS256), &claims, encoding)?
+            }
+            Signer::Keys(ring) => {
+                let (kid, key) = ring.signing_key().await?;
+                let mut header = Header::new(Algorithm::EdDSA);
+                header.kid = Some(kid);
+                encode(&header, &claims, &key)?
+            }
+        };
         Ok(IssuedToken {
             access_token,
             expires_in: self.ttl.as_secs(),
         })
     }
 
-    /// Verifies signature, issuer and expiry; the error text is safe to show the client.
-    pub fn verify(&self, token: &str) -> Result<Principal, String> {
-        let data =
-            decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
-                match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                        "the token has expired".to_owned()
-                    }
-                    jsonwebtoken::errors::ErrorKind::InvalidSignature => {
-                        "the token signature is invalid".to_owned()
-                    }
-                    _ => "the token is malformed or was not issued by this server".to_owned(),
-                }
-            })?;
-        let claims = data.claims;
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthFailure> {
+        let malformed = || {
+            AuthFailure::Invalid("the token is malformed or was not issued by this server".into())
+        };
+        let header = decode_header(token).map_err(|_| malformed())?;
+        let issuer = unverified_issuer(token).ok_or_else(malformed)?;
+        if issuer != ISSUER {
+            return self.external.verify(token, &header, &issuer).await;
+        }
+        let key = match (&self.signer, header.alg) {
+            (Signer::Hs256 { decoding, .. }, Algorithm::HS256) => decoding.clone(),
+            (Signer::Keys(ring), Algorithm::EdDSA) => {
+                let kid = header.kid.as_deref().ok_or_else(malformed)?;
+                ring.verifying_key(kid).await.ok_or_else(|| {
+                    AuthFailure::Invalid(
+                        "the token was signed with an unknown or expired key".into(),
+                    )
+                })?
+            }
+            _ => {
+                return Err(AuthFailure::Invalid(
+                    "the token's algorithm is not the one this server signs with".into(),
+                ))
+            }
+        };
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.leeway = 5;
+        let claims = decode::<Claims>(token, &key, &validation)
+            .map_err(|e| AuthFailure::Invalid(describe(&e)))?
+            .claims;
+        match self.store.client_enabled(&claims.sub).await {
+            Ok(Some(true)) => {}
+            Ok(Some(false)) => {
+                return Err(AuthFailure::Invalid(
+                    "the client or its tenant is disabled".into(),
+                ))
+            }
+            Ok(None) => return Err(AuthFailure::Invalid("the client no longer exists".into())),
+            Err(e) => {
+                return Err(AuthFailure::Unavailable(format!(
+                    "checking the client failed: {e}"
+                )))
+            }
+        }
+        let role = Role::parse(&claims.role).map_err(|_| malformed())?;
         // Unknown scope names (from a newer server, say) grant nothing rather than failing.
         let scopes = claims.scope.split(' ').filter_map(Scope::parse).collect();
         Ok(Principal {
             client_id: claims.sub,
             tenant: TenantId(claims.tenant),
             scopes,
+            role,
+            ven_name: claims.ven,
         })
     }
+}
+
+/// The `iss` claim, read before verification only to choose the key to verify with.
+fn unverified_issuer(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("iss")?.as_str().map(str::to_owned)
 }

@@ -112,6 +112,10 @@ static DURATION_RE: LazyLock<regex::Regex> = LazyLock::new(|| {
 });
 
 impl IsoDuration {
+    pub fn is_negative(&self) -> bool {
+        self.negative
+    }
+
     /// "P9999Y": the specification's spelling of infinity.
     pub fn is_infinite(&self) -> bool {
         !self.negative && self.months >= 9999 * 12
@@ -225,6 +229,21 @@ pub struct IntervalPeriod {
     pub randomize_start: Option<IsoDuration>,
 }
 
+impl Validate for IntervalPeriod {
+    /// A negative duration would make a window that ends before it starts. (Negative durations
+    /// stay valid where the spec means an offset, such as a program's `timeZoneOffset`.)
+    fn validate(&self, v: &mut Violations) {
+        for (field, duration) in [
+            ("duration", &self.duration),
+            ("randomizeStart", &self.randomize_start),
+        ] {
+            if duration.as_ref().is_some_and(IsoDuration::is_negative) {
+                v.add(field, "must not be negative");
+            }
+        }
+    }
+}
+
 /// A type (e.g. `PRICE`, `GROUP`) with its values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -285,6 +304,9 @@ pub struct Interval {
 
 impl Validate for Interval {
     fn validate(&self, v: &mut Violations) {
+        if let Some(period) = &self.interval_period {
+            v.field("intervalPeriod", period);
+        }
         v.each("payloads", &self.payloads);
     }
 }

@@ -67,6 +67,9 @@ impl Validate for Event {
                 });
             }
         }
+        if let Some(period) = &self.interval_period {
+            v.field("intervalPeriod", period);
+        }
         v.each("intervals", &self.intervals);
     }
 }

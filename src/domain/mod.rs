@@ -1,5 +1,6 @@
 //! Wire types of the OpenADR 3.0.1 API and the rules that apply to them, independent of HTTP and SQL.
 
+pub mod admin;
 pub mod common;
 pub mod event;
 pub mod program;
@@ -46,10 +47,12 @@ pub enum Scope {
     WriteVens,
     ReadTargets,
     ReadVenObjects,
+    /// Operator administration (tenants, clients, keys). Only `admin` clients hold it.
+    Admin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::ReadAll,
         Scope::WritePrograms,
         Scope::WriteEvents,
@@ -58,6 +61,7 @@ impl Scope {
         Scope::WriteVens,
         Scope::ReadTargets,
         Scope::ReadVenObjects,
+        Scope::Admin,
     ];
 
     /// What a business-logic client gets by default: the six 3.0.1 scopes.
@@ -80,6 +84,7 @@ impl Scope {
             Scope::WriteVens => "write_vens",
             Scope::ReadTargets => "read_targets",
             Scope::ReadVenObjects => "read_ven_objects",
+            Scope::Admin => "admin",
         }
     }
 
@@ -109,5 +114,63 @@ impl Scope {
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(" ")
+    }
+}
+
+/// What kind of party a client is; the role fixes which scopes it may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Business logic: the utility or aggregator publishing programs and events.
+    BusinessLogic,
+    /// A VEN, bound to one VEN name.
+    Ven,
+    /// The operator of a hosted VTN: administers tenants and clients, sees no tenant objects.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::BusinessLogic => "bl",
+            Role::Ven => "ven",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "bl" => Ok(Role::BusinessLogic),
+            "ven" => Ok(Role::Ven),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!(
+                "unknown role '{other}'; roles are bl, ven and admin"
+            )),
+        }
+    }
+
+    /// Scopes a client of this role may hold. The 3.0.1 spec reserves `write_programs` and
+    /// `write_events` for business logic; `admin` is for operators only.
+    pub fn allowed_scopes(self) -> &'static [Scope] {
+        match self {
+            Role::BusinessLogic => &[
+                Scope::ReadAll,
+                Scope::WritePrograms,
+                Scope::WriteEvents,
+                Scope::WriteReports,
+                Scope::WriteSubscriptions,
+                Scope::WriteVens,
+                Scope::ReadTargets,
+                Scope::ReadVenObjects,
+            ],
+            Role::Ven => &[
+                Scope::ReadAll,
+                Scope::ReadTargets,
+                Scope::ReadVenObjects,
+                Scope::WriteReports,
+                Scope::WriteSubscriptions,
+                Scope::WriteVens,
+            ],
+            Role::Admin => &[Scope::Admin],
+        }
     }
 }

@@ -87,6 +87,9 @@ impl Validate for Program {
                 }
             }
         }
+        if let Some(period) = &self.interval_period {
+            v.field("intervalPeriod", period);
+        }
         if let Some(targets) = &self.targets {
             v.each("targets", targets);
         }

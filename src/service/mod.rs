@@ -3,6 +3,7 @@
 //!
 //! Handlers authorize and parse; these functions decide. Responses are the stored JSON text.
 
+pub mod admin;
 pub mod events;
 pub mod programs;
 

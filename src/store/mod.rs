@@ -53,7 +53,63 @@ pub struct ClientRecord {
     pub secret_hash: String,
     /// Space-separated scope names.
     pub scopes: String,
+    /// `bl`, `ven` or `admin`: fixes which scopes the client may hold.
+    pub role: String,
+    /// The VEN a `ven` client is bound to.
+    pub ven_name: Option<String>,
+    /// False when the client or its tenant is disabled.
     pub enabled: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct TenantRecord {
+    pub id: TenantId,
+    pub enabled: bool,
+    pub created_at: String,
+}
+
+/// A token signing key pair, private half included: never leaves the server.
+#[derive(Debug, Clone)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub algorithm: String,
+    /// base64 PKCS#8 DER.
+    pub private_key: String,
+    /// base64url raw public key.
+    pub public_key: String,
+    pub created_at_ms: i64,
+    pub retired_at_ms: Option<i64>,
+}
+
+/// A tenant's own OAuth2/OIDC identity provider.
+#[derive(Debug, Clone)]
+pub struct IdentityProviderRecord {
+    pub id: String,
+    pub tenant: TenantId,
+    pub issuer: String,
+    pub audience: String,
+    pub jwks_url: String,
+    /// Claim holding scopes: a space-separated string or an array.
+    pub scope_claim: String,
+    /// Claim holding role names, mapped to scopes by `role_scopes`.
+    pub roles_claim: Option<String>,
+    /// JSON object: role name -> array of scope names.
+    pub role_scopes: String,
+    /// Claim naming the VEN a token is bound to (VEN tokens).
+    pub ven_claim: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub tenant: Option<String>,
+    pub target: String,
+    /// JSON object with action-specific details (never a secret).
+    pub detail: String,
 }
 
 /// `(type, value)` pairs of an object's targets, flattened so they can be indexed.
@@ -130,9 +186,46 @@ pub trait Store: Send + Sync + 'static {
     /// `Duplicate` when the client id is taken.
     async fn insert_client(&self, client: &ClientRecord) -> StoreResult<()>;
     async fn find_client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>>;
-    /// The shared HS256 signing secret: `candidate` is stored if none exists yet, and whichever
-    /// value is stored first wins, so every replica signs with the same key.
-    async fn signing_secret(&self, candidate: &str) -> StoreResult<String>;
+    /// Client id, enabled state of client and tenant together: checked on every request, so a
+    /// disabled client's tokens stop working at once.
+    async fn client_enabled(&self, client_id: &str) -> StoreResult<Option<bool>>;
+    async fn list_clients(&self, tenant: Option<&TenantId>) -> StoreResult<Vec<ClientRecord>>;
+    async fn set_client_enabled(&self, client_id: &str, enabled: bool) -> StoreResult<bool>;
+    async fn set_client_secret_hash(&self, client_id: &str, secret_hash: &str)
+        -> StoreResult<bool>;
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
+
+    /// `Duplicate` when the tenant exists.
+    async fn create_tenant(&self, tenant: &TenantId) -> StoreResult<()>;
+    async fn list_tenants(&self) -> StoreResult<Vec<TenantRecord>>;
+    async fn set_tenant_enabled(&self, tenant: &TenantId, enabled: bool) -> StoreResult<bool>;
+    /// Deletes the tenant with everything it owns (objects, clients, identity providers).
+    async fn delete_tenant(&self, tenant: &TenantId) -> StoreResult<bool>;
+
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    /// Keys not retired, or retired after `retired_after_ms`, newest first.
+    async fn list_signing_keys(&self, retired_after_ms: i64) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Marks every key except `keep_kid` retired at `at_ms` (keys retired earlier keep their time).
+    async fn retire_signing_keys(&self, keep_kid: &str, at_ms: i64) -> StoreResult<()>;
+
+    /// `Duplicate` when another provider has the same issuer.
+    async fn insert_identity_provider(&self, idp: &IdentityProviderRecord) -> StoreResult<()>;
+    async fn list_identity_providers(
+        &self,
+        tenant: Option<&TenantId>,
+    ) -> StoreResult<Vec<IdentityProviderRecord>>;
+    async fn delete_identity_provider(&self, id: &str) -> StoreResult<bool>;
+
+    async fn insert_audit(&self, entry: &AuditRecord) -> StoreResult<()>;
+    /// Newest first.
+    async fn list_audit(
+        &self,
+        tenant: Option<&TenantId>,
+        page: Page,
+    ) -> StoreResult<Vec<AuditRecord>>;
+
+    /// Enabled state of a tenant, `None` when it does not exist.
+    async fn tenant_enabled(&self, tenant: &TenantId) -> StoreResult<Option<bool>>;
 
     /// `Duplicate` when the program name is taken in the tenant.
     async fn insert_program(&self, tenant: &TenantId, row: &ProgramRow) -> StoreResult<()>;

@@ -14,8 +14,8 @@ macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         use crate::domain::TenantId;
         use crate::store::{
-            ClientRecord, EventFilter, EventRow, Page, ProgramFilter, ProgramRow, StoreError, StoreResult,
-            TargetFilter, TargetPairs,
+            AuditRecord, ClientRecord, EventFilter, EventRow, IdentityProviderRecord, Page, ProgramFilter,
+            ProgramRow, SigningKeyRecord, StoreError, StoreResult, TargetFilter, TargetPairs, TenantRecord,
         };
         use sqlx::{QueryBuilder, Row};
 
@@ -44,6 +44,21 @@ macro_rules! impl_store {
                 qb.push(")");
             }
             qb.push(")");
+        }
+
+        const CLIENT_SELECT: &str = "SELECT c.client_id, c.tenant_id, c.secret_hash, c.scopes, c.role, c.ven_name, \
+             c.enabled AND t.enabled FROM clients c JOIN tenants t ON t.id = c.tenant_id";
+
+        fn client_record(row: &<$db as sqlx::Database>::Row) -> ClientRecord {
+            ClientRecord {
+                client_id: row.get(0),
+                tenant: TenantId(row.get(1)),
+                secret_hash: row.get(2),
+                scopes: row.get(3),
+                role: row.get(4),
+                ven_name: row.get(5),
+                enabled: row.get(6),
+            }
         }
 
         fn push_page(qb: &mut QueryBuilder<'_, $db>, alias: &str, page: Page) {
@@ -123,13 +138,15 @@ macro_rules! impl_store {
 
             async fn insert_client(&self, client: &ClientRecord) -> StoreResult<()> {
                 sqlx::query(
-                    "INSERT INTO clients (client_id, tenant_id, secret_hash, scopes, enabled, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO clients (client_id, tenant_id, secret_hash, scopes, role, ven_name, enabled, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(&client.client_id)
                 .bind(client.tenant.as_str())
                 .bind(&client.secret_hash)
                 .bind(&client.scopes)
+                .bind(&client.role)
+                .bind(&client.ven_name)
                 .bind(client.enabled)
                 .bind(chrono::Utc::now().to_rfc3339())
                 .execute(&self.write)
@@ -139,30 +156,240 @@ macro_rules! impl_store {
             }
 
             async fn find_client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>> {
-                let row = sqlx::query(
-                    "SELECT c.client_id, c.tenant_id, c.secret_hash, c.scopes, c.enabled AND t.enabled \
-                     FROM clients c JOIN tenants t ON t.id = c.tenant_id WHERE c.client_id = $1",
-                )
-                .bind(client_id)
-                .fetch_optional(&self.read)
-                .await?;
-                Ok(row.map(|row| ClientRecord {
-                    client_id: row.get(0),
-                    tenant: TenantId(row.get(1)),
-                    secret_hash: row.get(2),
-                    scopes: row.get(3),
-                    enabled: row.get(4),
-                }))
+                let rows = sqlx::query(&format!("{CLIENT_SELECT} WHERE c.client_id = $1"))
+                    .bind(client_id)
+                    .fetch_all(&self.read)
+                    .await?;
+                Ok(rows.first().map(client_record))
             }
 
-            async fn signing_secret(&self, candidate: &str) -> StoreResult<String> {
-                sqlx::query("INSERT INTO server_secrets (name, value) VALUES ('jwt_hs256', $1) ON CONFLICT (name) DO NOTHING")
-                    .bind(candidate)
+            async fn client_enabled(&self, client_id: &str) -> StoreResult<Option<bool>> {
+                let rows = sqlx::query(
+                    "SELECT c.enabled AND t.enabled FROM clients c JOIN tenants t ON t.id = c.tenant_id \
+                     WHERE c.client_id = $1",
+                )
+                .bind(client_id)
+                .fetch_all(&self.read)
+                .await?;
+                Ok(rows.first().map(|row| row.get::<bool, _>(0)))
+            }
+
+            async fn list_clients(&self, tenant: Option<&TenantId>) -> StoreResult<Vec<ClientRecord>> {
+                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(CLIENT_SELECT);
+                if let Some(tenant) = tenant {
+                    qb.push(" WHERE c.tenant_id = ").push_bind(tenant.as_str());
+                }
+                qb.push(" ORDER BY c.tenant_id, c.client_id");
+                Ok(qb.build().fetch_all(&self.read).await?.iter().map(client_record).collect())
+            }
+
+            async fn set_client_enabled(&self, client_id: &str, enabled: bool) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE clients SET enabled = $1 WHERE client_id = $2")
+                    .bind(enabled)
+                    .bind(client_id)
                     .execute(&self.write)
                     .await?;
-                Ok(sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'jwt_hs256'")
-                    .fetch_one(&self.write)
-                    .await?)
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn set_client_secret_hash(&self, client_id: &str, secret_hash: &str) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE clients SET secret_hash = $1 WHERE client_id = $2")
+                    .bind(secret_hash)
+                    .bind(client_id)
+                    .execute(&self.write)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM clients WHERE client_id = $1").bind(client_id).execute(&self.write).await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn create_tenant(&self, tenant: &TenantId) -> StoreResult<()> {
+                sqlx::query("INSERT INTO tenants (id, created_at) VALUES ($1, $2)")
+                    .bind(tenant.as_str())
+                    .bind(chrono::Utc::now().to_rfc3339())
+                    .execute(&self.write)
+                    .await
+                    .map_err(StoreError::classify)?;
+                Ok(())
+            }
+
+            async fn list_tenants(&self) -> StoreResult<Vec<TenantRecord>> {
+                let rows = sqlx::query("SELECT id, enabled, created_at FROM tenants ORDER BY id").fetch_all(&self.read).await?;
+                Ok(rows
+                    .iter()
+                    .map(|row| TenantRecord { id: TenantId(row.get(0)), enabled: row.get(1), created_at: row.get(2) })
+                    .collect())
+            }
+
+            async fn set_tenant_enabled(&self, tenant: &TenantId, enabled: bool) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE tenants SET enabled = $1 WHERE id = $2")
+                    .bind(enabled)
+                    .bind(tenant.as_str())
+                    .execute(&self.write)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_tenant(&self, tenant: &TenantId) -> StoreResult<bool> {
+                let mut tx = self.write.begin().await?;
+                // Children before parents; target rows go with their owners (ON DELETE CASCADE).
+                for table in ["events", "programs", "clients", "identity_providers"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1"))
+                        .bind(tenant.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let done = sqlx::query("DELETE FROM tenants WHERE id = $1").bind(tenant.as_str()).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO signing_keys (kid, algorithm, private_key, public_key, created_at_ms, retired_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&key.kid)
+                .bind(&key.algorithm)
+                .bind(&key.private_key)
+                .bind(&key.public_key)
+                .bind(key.created_at_ms)
+                .bind(key.retired_at_ms)
+                .execute(&self.write)
+                .await
+                .map_err(StoreError::classify)?;
+                Ok(())
+            }
+
+            async fn list_signing_keys(&self, retired_after_ms: i64) -> StoreResult<Vec<SigningKeyRecord>> {
+                let rows = sqlx::query(
+                    "SELECT kid, algorithm, private_key, public_key, created_at_ms, retired_at_ms FROM signing_keys \
+                     WHERE retired_at_ms IS NULL OR retired_at_ms > $1 ORDER BY created_at_ms DESC, kid",
+                )
+                .bind(retired_after_ms)
+                .fetch_all(&self.read)
+                .await?;
+                Ok(rows
+                    .iter()
+                    .map(|row| SigningKeyRecord {
+                        kid: row.get(0),
+                        algorithm: row.get(1),
+                        private_key: row.get(2),
+                        public_key: row.get(3),
+                        created_at_ms: row.get(4),
+                        retired_at_ms: row.get(5),
+                    })
+                    .collect())
+            }
+
+            async fn retire_signing_keys(&self, keep_kid: &str, at_ms: i64) -> StoreResult<()> {
+                sqlx::query("UPDATE signing_keys SET retired_at_ms = $1 WHERE kid <> $2 AND retired_at_ms IS NULL")
+                    .bind(at_ms)
+                    .bind(keep_kid)
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_identity_provider(&self, idp: &IdentityProviderRecord) -> StoreResult<()> {
+                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "INSERT INTO identity_providers (id, tenant_id, issuer, audience, jwks_url, scope_claim, \
+                     roles_claim, role_scopes, ven_claim, created_at) ",
+                );
+                qb.push_values([idp], |mut row, idp| {
+                    row.push_bind(&idp.id)
+                        .push_bind(idp.tenant.as_str())
+                        .push_bind(&idp.issuer)
+                        .push_bind(&idp.audience)
+                        .push_bind(&idp.jwks_url)
+                        .push_bind(&idp.scope_claim)
+                        .push_bind(&idp.roles_claim)
+                        .push_bind(&idp.role_scopes)
+                        .push_bind(&idp.ven_claim)
+                        .push_bind(&idp.created_at);
+                });
+                qb.build().execute(&self.write).await.map_err(StoreError::classify)?;
+                Ok(())
+            }
+
+            async fn list_identity_providers(&self, tenant: Option<&TenantId>) -> StoreResult<Vec<IdentityProviderRecord>> {
+                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "SELECT id, tenant_id, issuer, audience, jwks_url, scope_claim, roles_claim, role_scopes, \
+                     ven_claim, created_at FROM identity_providers",
+                );
+                if let Some(tenant) = tenant {
+                    qb.push(" WHERE tenant_id = ").push_bind(tenant.as_str());
+                }
+                qb.push(" ORDER BY tenant_id, issuer");
+                let rows = qb.build().fetch_all(&self.read).await?;
+                Ok(rows
+                    .iter()
+                    .map(|row| IdentityProviderRecord {
+                        id: row.get(0),
+                        tenant: TenantId(row.get(1)),
+                        issuer: row.get(2),
+                        audience: row.get(3),
+                        jwks_url: row.get(4),
+                        scope_claim: row.get(5),
+                        roles_claim: row.get(6),
+                        role_scopes: row.get(7),
+                        ven_claim: row.get(8),
+                        created_at: row.get(9),
+                    })
+                    .collect())
+            }
+
+            async fn delete_identity_provider(&self, id: &str) -> StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM identity_providers WHERE id = $1").bind(id).execute(&self.write).await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn insert_audit(&self, entry: &AuditRecord) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor, action, tenant_id, target, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&entry.at)
+                .bind(&entry.actor)
+                .bind(&entry.action)
+                .bind(&entry.tenant)
+                .bind(&entry.target)
+                .bind(&entry.detail)
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn list_audit(&self, tenant: Option<&TenantId>, page: Page) -> StoreResult<Vec<AuditRecord>> {
+                let mut qb: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("SELECT seq, at, actor, action, tenant_id, target, detail FROM audit_log a");
+                if let Some(tenant) = tenant {
+                    qb.push(" WHERE a.tenant_id = ").push_bind(tenant.as_str());
+                }
+                qb.push(" ORDER BY a.seq DESC LIMIT ").push_bind(page.limit).push(" OFFSET ").push_bind(page.skip);
+                let rows = qb.build().fetch_all(&self.read).await?;
+                Ok(rows
+                    .iter()
+                    .map(|row| AuditRecord {
+                        seq: row.get(0),
+                        at: row.get(1),
+                        actor: row.get(2),
+                        action: row.get(3),
+                        tenant: row.get(4),
+                        target: row.get(5),
+                        detail: row.get(6),
+                    })
+                    .collect())
+            }
+
+            async fn tenant_enabled(&self, tenant: &TenantId) -> StoreResult<Option<bool>> {
+                let rows = sqlx::query("SELECT enabled FROM tenants WHERE id = $1")
+                    .bind(tenant.as_str())
+                    .fetch_all(&self.read)
+                    .await?;
+                Ok(rows.first().map(|row| row.get::<bool, _>(0)))
             }
 
             async fn insert_program(&self, tenant: &TenantId, row: &ProgramRow) -> StoreResult<()> {

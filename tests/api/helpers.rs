@@ -59,7 +59,9 @@ pub fn postgres_server_url() -> Option<String> {
             return Some(start_postgres_container());
         }
         if std::env::var("VTN_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-            panic!("VTN_TEST_REQUIRE_POSTGRES=1 but neither TEST_DATABASE_URL nor Docker is available");
+            panic!(
+                "VTN_TEST_REQUIRE_POSTGRES=1 but neither TEST_DATABASE_URL nor Docker is available"
+            );
         }
         eprintln!("note: PostgreSQL tests skipped (set TEST_DATABASE_URL or start Docker)");
         None
@@ -72,7 +74,11 @@ fn start_postgres_container() -> String {
     use testcontainers_modules::postgres::Postgres;
     // Kept for the whole test run; Docker removes it when the process exits (ryuk).
     static CONTAINER: OnceLock<testcontainers::Container<Postgres>> = OnceLock::new();
-    let container = CONTAINER.get_or_init(|| Postgres::default().start().expect("start a PostgreSQL container"));
+    let container = CONTAINER.get_or_init(|| {
+        Postgres::default()
+            .start()
+            .expect("start a PostgreSQL container")
+    });
     let port = container.get_host_port_ipv4(5432).expect("container port");
     format!("postgres://postgres:postgres@127.0.0.1:{port}/postgres")
 }
@@ -90,15 +96,28 @@ impl TestDatabase {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("vtn.db").display());
-                Self { url, cleanup: None, _dir: Some(dir) }
+                Self {
+                    url,
+                    cleanup: None,
+                    _dir: Some(dir),
+                }
             }
             Backend::Postgres => {
                 let server = postgres_server_url().expect("PostgreSQL available");
                 let name = format!("vtn_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&server).await.expect("connect to PostgreSQL");
-                sqlx::query(&format!(r#"CREATE DATABASE "{name}""#)).execute(&mut conn).await.expect("create test database");
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&server)
+                    .await
+                    .expect("connect to PostgreSQL");
+                sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
                 let url = with_database(&server, &name);
-                Self { url, cleanup: Some((server, name)), _dir: None }
+                Self {
+                    url,
+                    cleanup: Some((server, name)),
+                    _dir: None,
+                }
             }
         }
     }
@@ -106,7 +125,9 @@ impl TestDatabase {
 
 /// `server_url` with its database name replaced by `name`.
 fn with_database(server_url: &str, name: &str) -> String {
-    let (base, query) = server_url.split_once('?').map_or((server_url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = server_url
+        .split_once('?')
+        .map_or((server_url, None), |(b, q)| (b, Some(q)));
     let authority_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[authority_end..].find('/') {
         Some(slash) => &base[..authority_end + slash],
@@ -123,10 +144,19 @@ impl Drop for TestDatabase {
         if let Some((server, name)) = self.cleanup.take() {
             // Drop runs inside the test's runtime; use a thread with its own runtime.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
                 rt.block_on(async {
-                    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&server).await {
-                        let _ = sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)).execute(&mut conn).await;
+                    if let Ok(mut conn) =
+                        <sqlx::PgConnection as sqlx::Connection>::connect(&server).await
+                    {
+                        let _ = sqlx::query(&format!(
+                            r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+                        ))
+                        .execute(&mut conn)
+                        .await;
                     }
                 });
             })
@@ -139,7 +169,6 @@ pub struct TestApp {
     pub base: String,
     pub root: String,
     pub http: reqwest::Client,
-    pub backend: Backend,
     pub database_url: String,
     /// Token of the bootstrap business-logic client of tenant `default` (all six 3.0.1 scopes).
     pub token: String,
@@ -149,10 +178,19 @@ pub struct TestApp {
 pub fn serve_args(database_url: &str) -> ServeArgs {
     ServeArgs {
         bind: "127.0.0.1:0".into(),
-        database: DatabaseArgs { database_url: database_url.into(), db_max_connections: 4, db_acquire_timeout_seconds: 5 },
+        database: DatabaseArgs {
+            database_url: database_url.into(),
+            db_max_connections: 4,
+            db_acquire_timeout_seconds: 5,
+        },
         public_url: None,
         token_ttl_seconds: 1800,
         jwt_secret: Some(JWT_SECRET.into()),
+        token_rate_per_client: 600,
+        token_rate_per_address: 6000,
+        trust_forwarded_for: false,
+        jwks_refresh_seconds: 60,
+        jwks_timeout_seconds: 2,
         max_body_bytes: 64 * 1024,
         bootstrap_client_id: ADMIN_ID.into(),
         bootstrap_client_secret: Some(ADMIN_SECRET.into()),
@@ -175,14 +213,15 @@ impl TestApp {
         let db = TestDatabase::create(backend).await;
         let mut args = serve_args(&db.url);
         tweak(&mut args);
-        let app = Application::build(&args).await.expect("the application builds");
+        let app = Application::build(&args)
+            .await
+            .expect("the application builds");
         let root = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         let mut test_app = Self {
             base: format!("{root}/api/openadr/v1"),
             root,
             http: reqwest::Client::new(),
-            backend,
             database_url: db.url.clone(),
             token: String::new(),
             _db: db,
@@ -193,15 +232,28 @@ impl TestApp {
 
     /// A token by the form-body flavour of the client-credentials grant; panics on refusal.
     pub async fn token_for(&self, client_id: &str, secret: &str, scope: Option<&str>) -> String {
-        let mut form = vec![("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", secret)];
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+        ];
         if let Some(scope) = scope {
             form.push(("scope", scope));
         }
-        let response = self.http.post(format!("{}/auth/token", self.base)).form(&form).send().await.expect("token request");
+        let response = self
+            .http
+            .post(format!("{}/auth/token", self.base))
+            .form(&form)
+            .send()
+            .await
+            .expect("token request");
         let status = response.status();
         let body: Value = response.json().await.expect("token response is JSON");
         assert_eq!(status, 200, "token request failed: {body}");
-        body["access_token"].as_str().expect("access_token").to_owned()
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
     }
 
     /// Runs `openadr3-vtn client create` against this app's database, as an operator would.
@@ -212,8 +264,13 @@ impl TestApp {
             .output()
             .await
             .expect("run openadr3-vtn client create");
-        assert!(output.status.success(), "client create failed: {}", String::from_utf8_lossy(&output.stderr));
-        let created: Value = serde_json::from_slice(&output.stdout).expect("client create prints JSON");
+        assert!(
+            output.status.success(),
+            "client create failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let created: Value =
+            serde_json::from_slice(&output.stdout).expect("client create prints JSON");
         CreatedClient {
             client_id: created["client_id"].as_str().unwrap().to_owned(),
             client_secret: created["client_secret"].as_str().unwrap().to_owned(),
@@ -224,7 +281,8 @@ impl TestApp {
     /// A token of a new client in `tenant` with `scopes` (comma-separated).
     pub async fn tenant_token(&self, tenant: &str, scopes: &str) -> String {
         let client = self.create_client(tenant, scopes).await;
-        self.token_for(&client.client_id, &client.client_secret, None).await
+        self.token_for(&client.client_id, &client.client_secret, None)
+            .await
     }
 
     pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
@@ -288,19 +346,33 @@ pub async fn expect_json(response: Response, status: u16) -> Value {
 
 /// Asserts an RFC 7807 problem with `status`, and returns its `detail`.
 pub async fn expect_problem(response: Response, status: u16) -> String {
-    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
     let problem = expect_json(response, status).await;
-    assert_eq!(content_type.as_deref(), Some("application/problem+json"), "problem content type; body: {problem}");
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/problem+json"),
+        "problem content type; body: {problem}"
+    );
     assert_eq!(problem["status"], status, "problem status field: {problem}");
     for field in ["type", "title", "detail", "instance"] {
-        assert!(problem[field].is_string(), "problem lacks {field}: {problem}");
+        assert!(
+            problem[field].is_string(),
+            "problem lacks {field}: {problem}"
+        );
     }
     problem["detail"].as_str().unwrap().to_owned()
 }
 
 /// The `id`s of a list response, in order.
 pub fn ids(list: &Value) -> Vec<String> {
-    list.as_array().expect("a JSON array").iter().map(|o| o["id"].as_str().unwrap().to_owned()).collect()
+    list.as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// An event of `program_id` starting at `start` (RFC 3339) with `count` intervals of `duration`.
@@ -309,7 +381,8 @@ pub fn event_at(program_id: &str, start: &str, duration: Option<&str>, count: us
     if let Some(d) = duration {
         period["duration"] = json!(d);
     }
-    let intervals: Vec<Value> =
-        (0..count).map(|i| json!({"id": i, "payloads": [{"type": "SIMPLE", "values": [1]}]})).collect();
+    let intervals: Vec<Value> = (0..count)
+        .map(|i| json!({"id": i, "payloads": [{"type": "SIMPLE", "values": [1]}]}))
+        .collect();
     json!({"programID": program_id, "intervalPeriod": period, "intervals": intervals})
 }

@@ -3,11 +3,14 @@
 
 mod helpers;
 
+mod admin;
 mod auth;
 mod cli;
 mod errors;
+mod event_windows;
 mod events;
 mod programs;
 mod smoke;
 mod storage;
 mod tenancy;
+mod tokens;
