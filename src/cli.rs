@@ -3,6 +3,7 @@
 //! function as the admin API (actor `cli` in the audit log) and prints the result as JSON.
 
 use crate::auth::clients;
+use crate::config::KeysCommand;
 use crate::config::{
     AuditCommand, ClientCommand, ClientCreateArgs, DatabaseArgs, IdpAddArgs, IdpCommand,
     TenantCommand,
@@ -158,6 +159,30 @@ pub async fn audit(command: AuditCommand) -> anyhow::Result<()> {
                 limit: args.limit,
             };
             print(&admin::list_audit(&store, args.tenant.as_deref(), page).await?)
+        }
+    }
+}
+
+pub async fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Rotate(database) => {
+            let kid = admin::rotate_signing_key(&open(&database).await?, &Actor::cli()).await?;
+            print(&serde_json::json!({ "kid": kid }))
+        }
+        KeysCommand::List(database) => {
+            let keys = open(&database).await?.list_signing_keys(0).await?;
+            let public: Vec<_> = keys
+                .iter()
+                .map(|k| {
+                    serde_json::json!({
+                        "kid": k.kid,
+                        "algorithm": k.algorithm,
+                        "createdAtMs": k.created_at_ms,
+                        "retiredAtMs": k.retired_at_ms,
+                    })
+                })
+                .collect();
+            print(&public)
         }
     }
 }

@@ -30,12 +30,24 @@ pub enum Command {
     /// Read the audit log of administrative actions.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the EdDSA keys that sign access tokens (unused with VTN_JWT_SECRET).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Print the OpenAPI document of this server as JSON.
     Openapi,
 }
 
 // The administration commands print JSON on stdout (the admin API's representation, except for
 // `client create`, whose output is older) and are recorded in the audit log with actor "cli".
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a new signing key: it signs from now on (running servers pick it up within 30 s),
+    /// and the previous keys keep verifying until their tokens expire. Prints {kid}.
+    Rotate(DatabaseArgs),
+    /// List the signing keys that still verify tokens (public parts only).
+    List(DatabaseArgs),
+}
 
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {

@@ -33,7 +33,8 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     #[error("this method is not allowed on this resource")]
-    MethodNotAllowed,
+    /// Carries the methods the resource does serve, for the `Allow` header.
+    MethodNotAllowed(&'static str),
     #[error("request body exceeds {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
@@ -65,7 +66,7 @@ impl ApiError {
             Self::Forbidden(_) => ("forbidden", "Forbidden"),
             Self::NotFound(_) => ("not-found", "Not Found"),
             Self::Conflict(_) => ("conflict", "Conflict"),
-            Self::MethodNotAllowed => ("method-not-allowed", "Method Not Allowed"),
+            Self::MethodNotAllowed(_) => ("method-not-allowed", "Method Not Allowed"),
             Self::PayloadTooLarge { .. } => ("payload-too-large", "Payload Too Large"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported Media Type"),
             Self::ServiceUnavailable(_) => ("service-unavailable", "Service Unavailable"),
@@ -136,7 +137,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -174,6 +175,9 @@ impl ResponseError for ApiError {
             if let Ok(value) = HeaderValue::from_str(&challenge) {
                 response.insert_header((header::WWW_AUTHENTICATE, value));
             }
+        }
+        if let Self::MethodNotAllowed(allow) = self {
+            response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
         }
         if matches!(self, Self::ServiceUnavailable(_)) {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));

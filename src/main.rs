@@ -37,6 +37,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(command) => cli::client(command).await?,
         Command::Idp(command) => cli::idp(command).await?,
         Command::Audit(command) => cli::audit(command).await?,
+        Command::Keys(command) => cli::keys(command).await?,
         Command::Openapi => print!("{}", api::openapi::openapi_json()),
     }
     Ok(())

@@ -93,6 +93,7 @@ impl Application {
                 )
                 .configure(api::configure)
                 .default_service(web::to(api::not_found))
+                .wrap(from_fn(crate::auth::guard::authenticate))
                 .wrap(ErrorHandlers::new().default_handler(problem_backstop))
                 .wrap(from_fn(telemetry::echo_request_id))
                 .wrap(TracingLogger::<VtnRootSpan>::new())

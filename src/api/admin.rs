@@ -3,7 +3,7 @@
 //! shared with the CLI.
 
 use super::extract::{parse_integer, ValidJson};
-use super::method_not_allowed;
+use super::resource;
 use crate::auth::guard::Admin;
 use crate::auth::Authorized;
 use crate::domain::admin::{
@@ -11,43 +11,37 @@ use crate::domain::admin::{
     RotatedSecret, Tenant,
 };
 use crate::domain::common::truncate_for_message;
-use crate::domain::validate::Validate;
 use crate::error::{ApiError, Problem};
 use crate::service::admin::{self, Actor, MissingTenant, MAX_AUDIT_LIMIT};
 use crate::startup::AppState;
 use crate::store::Page;
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use futures_util::future::LocalBoxFuture;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use actix_web::{web, HttpRequest, HttpResponse};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
     cfg.service(
-        resource("/admin/tenants")
+        resource("/admin/tenants", "GET, POST")
             .get(list_tenants)
             .post(create_tenant),
     )
-    .service(resource("/admin/tenants/{tenantId}").delete(delete_tenant))
-    .service(resource("/admin/tenants/{tenantId}/disable").post(disable_tenant))
-    .service(resource("/admin/tenants/{tenantId}/enable").post(enable_tenant))
+    .service(resource("/admin/tenants/{tenantId}", "DELETE").delete(delete_tenant))
+    .service(resource("/admin/tenants/{tenantId}/disable", "POST").post(disable_tenant))
+    .service(resource("/admin/tenants/{tenantId}/enable", "POST").post(enable_tenant))
     .service(
-        resource("/admin/clients")
+        resource("/admin/clients", "GET, POST")
             .get(list_clients)
             .post(create_client),
     )
-    .service(resource("/admin/clients/{clientId}").delete(delete_client))
-    .service(resource("/admin/clients/{clientId}/rotate-secret").post(rotate_secret))
-    .service(resource("/admin/clients/{clientId}/disable").post(disable_client))
-    .service(resource("/admin/clients/{clientId}/enable").post(enable_client))
+    .service(resource("/admin/clients/{clientId}", "DELETE").delete(delete_client))
+    .service(resource("/admin/clients/{clientId}/rotate-secret", "POST").post(rotate_secret))
+    .service(resource("/admin/clients/{clientId}/disable", "POST").post(disable_client))
+    .service(resource("/admin/clients/{clientId}/enable", "POST").post(enable_client))
     .service(
-        resource("/admin/identity-providers")
+        resource("/admin/identity-providers", "GET, POST")
             .get(list_identity_providers)
             .post(create_identity_provider),
     )
-    .service(resource("/admin/identity-providers/{id}").delete(delete_identity_provider))
-    .service(resource("/admin/audit").get(list_audit));
+    .service(resource("/admin/identity-providers/{id}", "DELETE").delete(delete_identity_provider))
+    .service(resource("/admin/audit", "GET").get(list_audit));
 }
 
 /// Query parameters of the admin lists: `tenant` and, for the audit log, `skip` and `limit`.
@@ -94,27 +88,6 @@ impl AdminQuery {
 
 type Caller = Authorized<Admin>;
 
-/// An admin caller and its JSON body, read only once the caller is authorized: without a valid
-/// admin token the answer is 401/403, never a complaint about the body. (Separate extractors are
-/// polled side by side, so a bad body could otherwise be reported first.)
-pub struct AdminJson<T>(Caller, T);
-
-impl<T: DeserializeOwned + Serialize + Validate + 'static> FromRequest for AdminJson<T> {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let caller = Caller::from_request(req, payload);
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let caller = caller.await?;
-            let ValidJson(body) = ValidJson::<T>::from_request(&req, &mut payload).await?;
-            Ok(Self(caller, body))
-        })
-    }
-}
-
 /// Create a tenant
 ///
 /// Tenant ids are 1 to 64 characters of a-z, 0-9, `_` and `-`; a taken id is 409.
@@ -130,7 +103,8 @@ impl<T: DeserializeOwned + Serialize + Validate + 'static> FromRequest for Admin
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]
 pub async fn create_tenant(
     state: web::Data<AppState>,
-    AdminJson(caller, new): AdminJson<NewTenant>,
+    caller: Caller,
+    ValidJson(new): ValidJson<NewTenant>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = admin::create_tenant(&state.store, &Actor::client(&caller), new).await?;
     Ok(HttpResponse::Created().json(tenant))
@@ -239,7 +213,8 @@ pub async fn enable_tenant(
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]
 pub async fn create_client(
     state: web::Data<AppState>,
-    AdminJson(caller, new): AdminJson<NewClient>,
+    caller: Caller,
+    ValidJson(new): ValidJson<NewClient>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = Actor::client(&caller);
     let created =
@@ -376,7 +351,8 @@ pub async fn enable_client(
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]
 pub async fn create_identity_provider(
     state: web::Data<AppState>,
-    AdminJson(caller, new): AdminJson<NewIdentityProvider>,
+    caller: Caller,
+    ValidJson(new): ValidJson<NewIdentityProvider>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = Actor::client(&caller);
     let created = admin::create_identity_provider(&state.store, &actor, new).await?;

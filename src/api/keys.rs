@@ -1,10 +1,10 @@
 //! Public signing keys (`/.well-known/jwks.json`) and their rotation by an operator.
 
 use crate::auth::guard::Admin;
-use crate::auth::{keys, Authorized};
+use crate::auth::Authorized;
 use crate::error::ApiError;
+use crate::service::admin::{self, Actor};
 use crate::startup::AppState;
-use crate::store::AuditRecord;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -59,21 +59,7 @@ pub async fn rotate(
                 .into(),
         ));
     };
-    let kid = keys::rotate(&state.store)
-        .await
-        .map_err(ApiError::Internal)?;
+    let kid = admin::rotate_signing_key(&state.store, &Actor::client(&caller)).await?;
     ring.reload().await.map_err(ApiError::Internal)?;
-    state
-        .store
-        .insert_audit(&AuditRecord {
-            seq: 0,
-            at: chrono::Utc::now().to_rfc3339(),
-            actor: caller.client_id.clone(),
-            action: "keys.rotate".into(),
-            tenant: None,
-            target: kid.clone(),
-            detail: "{}".into(),
-        })
-        .await?;
     Ok(HttpResponse::Ok().json(RotatedKey { kid }))
 }

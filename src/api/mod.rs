@@ -13,7 +13,7 @@ pub mod programs;
 use crate::error::ApiError;
 use crate::store::json_array;
 use actix_web::http::header::ContentType;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, Resource};
 use utoipa::IntoParams;
 
 pub const BASE_PATH: &str = "/api/openadr/v1";
@@ -25,53 +25,51 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(BASE_PATH)
             .service(
-                web::resource("/programs")
+                resource("/programs", "GET, POST")
                     .route(web::get().to(programs::list))
-                    .route(web::post().to(programs::create))
-                    .default_service(web::to(method_not_allowed)),
+                    .route(web::post().to(programs::create)),
             )
             .service(
-                web::resource("/programs/{programID}")
+                resource("/programs/{programID}", "GET, PUT, DELETE")
                     .route(web::get().to(programs::get))
                     .route(web::put().to(programs::update))
-                    .route(web::delete().to(programs::delete))
-                    .default_service(web::to(method_not_allowed)),
+                    .route(web::delete().to(programs::delete)),
             )
             .service(
-                web::resource("/events")
+                resource("/events", "GET, POST")
                     .route(web::get().to(events::list))
-                    .route(web::post().to(events::create))
-                    .default_service(web::to(method_not_allowed)),
+                    .route(web::post().to(events::create)),
             )
             .service(
-                web::resource("/events/{eventID}")
+                resource("/events/{eventID}", "GET, PUT, DELETE")
                     .route(web::get().to(events::get))
                     .route(web::put().to(events::update))
-                    .route(web::delete().to(events::delete))
-                    .default_service(web::to(method_not_allowed)),
+                    .route(web::delete().to(events::delete)),
             )
-            .service(
-                web::resource("/auth/token")
-                    .route(web::post().to(auth::token))
-                    .default_service(web::to(method_not_allowed)),
-            )
+            .service(resource("/auth/token", "POST").route(web::post().to(auth::token)))
             .route("/openapi.json", web::get().to(openapi_document))
             .configure(admin::routes)
-            .service(
-                web::resource("/admin/keys/rotate")
-                    .route(web::post().to(keys::rotate))
-                    .default_service(web::to(method_not_allowed)),
-            )
-            .service(
-                web::resource("/auth/server")
-                    .route(web::get().to(auth::server))
-                    .default_service(web::to(method_not_allowed)),
-            ),
+            .service(resource("/admin/keys/rotate", "POST").route(web::post().to(keys::rotate)))
+            .service(resource("/auth/server", "GET").route(web::get().to(auth::server))),
     );
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// The methods a resource serves, for the `Allow` header of its 405 answers.
+#[derive(Clone, Copy)]
+struct Allow(&'static str);
+
+/// A resource whose other methods are answered 405 with `Allow: <allow>` (RFC 9110 §15.5.6).
+/// Keep `allow` next to the routes it lists.
+pub(crate) fn resource(path: &str, allow: &'static str) -> Resource {
+    web::resource(path)
+        .app_data(Allow(allow))
+        .default_service(web::to(method_not_allowed))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(
+        req.app_data::<Allow>().map_or("", |a| a.0),
+    ))
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {

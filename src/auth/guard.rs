@@ -6,10 +6,12 @@ use super::tokens::{AuthFailure, Principal};
 use crate::domain::Scope;
 use crate::error::{ApiError, BearerChallenge};
 use crate::startup::AppState;
-use actix_web::dev::Payload;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
-use futures_util::future::LocalBoxFuture;
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use std::future::{ready, Ready};
 use std::marker::PhantomData;
 
 pub trait RequiredScope {
@@ -49,61 +51,81 @@ impl<S: RequiredScope> std::ops::Deref for Authorized<S> {
 }
 
 /// The bearer token of the request, verified.
-async fn authenticate(
-    state: web::Data<AppState>,
-    authorization: Option<String>,
-) -> Result<Principal, ApiError> {
-    let Some(value) = authorization else {
-        return Err(ApiError::Unauthorized(BearerChallenge::Missing));
+/// What the authentication middleware found, kept in the request's extensions.
+#[derive(Clone)]
+enum Authentication {
+    Verified(Principal),
+    Missing,
+    Invalid(String),
+    Unavailable(String),
+}
+
+/// Verifies the bearer token of every request before routing and extraction, and records the
+/// outcome for [`Authorized`]. Doing it here, not in the extractor, makes the extractor
+/// synchronous: actix polls a handler's extractors side by side, and an asynchronous check could
+/// otherwise lose the race to a body error, answering an unauthenticated caller with a 400.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    let outcome = match (
+        authorization,
+        req.app_data::<web::Data<AppState>>().cloned(),
+    ) {
+        (None, _) => Authentication::Missing,
+        (Some(_), None) => Authentication::Unavailable("application state missing".into()),
+        (Some(value), Some(state)) => verify(&state, &value).await,
     };
-    let token = match value.split_once(' ') {
+    if let Authentication::Verified(principal) = &outcome {
+        let span = tracing::Span::current();
+        span.record("tenant_id", principal.tenant.as_str());
+        span.record("client_id", principal.client_id.as_str());
+    }
+    req.extensions_mut().insert(outcome);
+    next.call(req).await
+}
+
+async fn verify(state: &AppState, authorization: &str) -> Authentication {
+    let token = match authorization.split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
         {
             token.trim()
         }
-        _ => {
-            return Err(ApiError::Unauthorized(BearerChallenge::InvalidToken(
-                "expected 'Authorization: Bearer <token>'".to_owned(),
-            )))
-        }
+        _ => return Authentication::Invalid("expected 'Authorization: Bearer <token>'".to_owned()),
     };
-    let principal = state
-        .tokens
-        .verify(token)
-        .await
-        .map_err(|failure| match failure {
-            AuthFailure::Invalid(why) => ApiError::Unauthorized(BearerChallenge::InvalidToken(why)),
-            AuthFailure::Unavailable(why) => ApiError::ServiceUnavailable(why),
-        })?;
-    let span = tracing::Span::current();
-    span.record("tenant_id", principal.tenant.as_str());
-    span.record("client_id", principal.client_id.as_str());
-    Ok(principal)
+    match state.tokens.verify(token).await {
+        Ok(principal) => Authentication::Verified(principal),
+        Err(AuthFailure::Invalid(why)) => Authentication::Invalid(why),
+        Err(AuthFailure::Unavailable(why)) => Authentication::Unavailable(why),
+    }
 }
 
-impl<S: RequiredScope + 'static> FromRequest for Authorized<S> {
+impl<S: RequiredScope> FromRequest for Authorized<S> {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let authorization = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(|v| v.to_str().unwrap_or_default().to_owned());
-        Box::pin(async move {
-            let state = state
-                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
-            let principal = authenticate(state, authorization).await?;
-            if principal.has(S::SCOPE) {
-                Ok(Self {
-                    principal,
-                    _scope: PhantomData,
-                })
-            } else {
-                Err(ApiError::Forbidden(S::SCOPE.as_str()))
+        let outcome = req
+            .extensions()
+            .get::<Authentication>()
+            .cloned()
+            .unwrap_or(Authentication::Missing);
+        ready(match outcome {
+            Authentication::Verified(principal) if principal.has(S::SCOPE) => Ok(Self {
+                principal,
+                _scope: PhantomData,
+            }),
+            Authentication::Verified(_) => Err(ApiError::Forbidden(S::SCOPE.as_str())),
+            Authentication::Missing => Err(ApiError::Unauthorized(BearerChallenge::Missing)),
+            Authentication::Invalid(why) => {
+                Err(ApiError::Unauthorized(BearerChallenge::InvalidToken(why)))
             }
+            Authentication::Unavailable(why) => Err(ApiError::ServiceUnavailable(why)),
         })
     }
 }

@@ -13,7 +13,7 @@ use jsonwebtoken::{DecodingKey, EncodingKey};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 pub const ALGORITHM: &str = "EdDSA";
@@ -35,6 +35,8 @@ pub struct KeyRing {
     store: DynStore,
     token_ttl: Duration,
     loaded: RwLock<Loaded>,
+    /// When a token with an unknown `kid` last caused a reload.
+    unknown_kid_reload: Mutex<Option<Instant>>,
 }
 
 /// A new Ed25519 key pair as stored.
@@ -77,6 +79,7 @@ impl KeyRing {
             store,
             token_ttl,
             loaded: RwLock::new(Self::empty()),
+            unknown_kid_reload: Mutex::new(None),
         };
         let records = ring.records().await?;
         if !records.iter().any(|k| k.retired_at_ms.is_none()) {
@@ -170,7 +173,24 @@ impl KeyRing {
         {
             return Some(key.clone());
         }
-        self.refresh_if_older_than(UNKNOWN_KID_RELOAD_EVERY).await;
+        // Perhaps another replica rotated: reload, but not more than once per interval however
+        // many unknown kids arrive.
+        let may_reload = {
+            let mut last = self
+                .unknown_kid_reload
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let due = last.is_none_or(|t| t.elapsed() >= UNKNOWN_KID_RELOAD_EVERY);
+            if due {
+                *last = Some(Instant::now());
+            }
+            due
+        };
+        if may_reload {
+            if let Err(e) = self.reload().await {
+                tracing::warn!(error = %e, "reloading signing keys failed");
+            }
+        }
         self.loaded
             .read()
             .unwrap_or_else(|e| e.into_inner())

@@ -107,6 +107,26 @@ fn lockout(what: &str) -> ApiError {
     ))
 }
 
+// Signing keys ----------------------------------------------------------------------------------
+
+/// Creates a new token signing key; the others stop signing and keep verifying until the tokens
+/// they signed expire. Returns the new key id.
+pub async fn rotate_signing_key(store: &DynStore, actor: &Actor) -> Result<String, ApiError> {
+    let kid = crate::auth::keys::rotate(store)
+        .await
+        .map_err(ApiError::Internal)?;
+    audit(
+        store,
+        actor,
+        "keys.rotate",
+        None,
+        &kid,
+        Value::Object(Default::default()),
+    )
+    .await?;
+    Ok(kid)
+}
+
 // Tenants ---------------------------------------------------------------------------------------
 
 fn tenant(record: TenantRecord) -> Tenant {

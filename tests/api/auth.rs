@@ -982,7 +982,30 @@ async fn cli_client_create_prints_the_client_once(backend: Backend) {
     assert!(String::from_utf8_lossy(&output.stderr).contains("':'"));
 }
 
+/// Authorization is decided before the body is read: a caller without a valid token learns
+/// nothing about what the body should look like.
+async fn authorization_comes_before_body_validation(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let reader = app.tenant_token("default", "read_all").await;
+    for _ in 0..20 {
+        let no_token = app
+            .request(Method::POST, "/programs", None)
+            .header("content-type", "application/json")
+            .body("{");
+        expect_problem(no_token.send().await.unwrap(), 401).await;
+        let garbage = app
+            .request(Method::POST, "/events", Some("not-a-jwt"))
+            .json(&json!({"bogus": 1}));
+        expect_problem(garbage.send().await.unwrap(), 401).await;
+        let no_scope = app
+            .request(Method::POST, "/programs", Some(&reader))
+            .json(&json!({"programName": 5}));
+        expect_problem(no_scope.send().await.unwrap(), 403).await;
+    }
+}
+
 backend_tests!(
+    authorization_comes_before_body_validation,
     token_by_form_body,
     token_by_http_basic_with_percent_encoded_credentials,
     credentials_both_by_basic_and_in_body_are_refused,

@@ -862,20 +862,27 @@ async fn unsupported_methods_are_405(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let program = app.create_program("p", json!([])).await;
     let id = program["id"].as_str().unwrap();
-    for (method, path) in [
-        (Method::PATCH, "/programs".to_owned()),
-        (Method::PUT, "/programs".to_owned()),
-        (Method::DELETE, "/programs".to_owned()),
-        (Method::PATCH, format!("/programs/{id}")),
-        (Method::POST, format!("/programs/{id}")),
-        (Method::PATCH, "/events".to_owned()),
-        (Method::POST, "/events/x".to_owned()),
-        (Method::GET, "/auth/token".to_owned()),
-        (Method::POST, "/auth/server".to_owned()),
+    for (method, path, allow) in [
+        (Method::PATCH, "/programs".to_owned(), "GET, POST"),
+        (Method::PUT, "/programs".to_owned(), "GET, POST"),
+        (Method::DELETE, "/programs".to_owned(), "GET, POST"),
+        (Method::PATCH, format!("/programs/{id}"), "GET, PUT, DELETE"),
+        (Method::POST, format!("/programs/{id}"), "GET, PUT, DELETE"),
+        (Method::PATCH, "/events".to_owned(), "GET, POST"),
+        (Method::POST, "/events/x".to_owned(), "GET, PUT, DELETE"),
+        (Method::GET, "/auth/token".to_owned(), "POST"),
+        (Method::POST, "/auth/server".to_owned(), "GET"),
+        (Method::GET, "/admin/keys/rotate".to_owned(), "POST"),
+        (Method::PUT, "/admin/tenants".to_owned(), "GET, POST"),
     ] {
         let response = app
             .call(method.clone(), &path, Some(json!({"programName": "q"})))
             .await;
+        let allowed = response
+            .headers()
+            .get("allow")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(allowed.as_deref(), Some(allow), "Allow of {method} {path}");
         let detail = expect_problem(response, 405).await;
         assert_eq!(
             detail, "this method is not allowed on this resource",

@@ -551,7 +551,82 @@ async fn an_unreachable_provider_yields_503_not_a_hang(backend: Backend) {
     );
 }
 
+async fn a_key_rotated_by_the_cli_is_used_by_every_replica(backend: Backend) {
+    let app = spawn_with_keys(backend).await;
+    let old_kid = header_of(&app.token).kid.unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+        .args(["keys", "rotate"])
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let new_kid = serde_json::from_slice::<Value>(&output.stdout).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A second replica on the same database signs with the new key...
+    let mut args = serve_args(&app.database_url);
+    args.jwt_secret = None;
+    let replica = openadr3_vtn::startup::Application::build(&args)
+        .await
+        .unwrap();
+    let replica_base = format!("http://127.0.0.1:{}/api/openadr/v1", replica.port());
+    tokio::spawn(replica.run_until_stopped());
+    let response = app
+        .http
+        .post(format!("{replica_base}/auth/token"))
+        .basic_auth(ADMIN_ID, Some(ADMIN_SECRET))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    let token = expect_json(response, 200).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(header_of(&token).kid.as_deref(), Some(new_kid.as_str()));
+    // ...and the first replica accepts its tokens at once (an unknown kid reloads the keys),
+    // while tokens of the old key keep working on both.
+    assert_eq!(
+        status_with(&app, &token, reqwest::Method::GET, "/programs", None).await,
+        200
+    );
+    let old_on_replica = app
+        .http
+        .get(format!("{replica_base}/programs"))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        old_on_replica.status(),
+        200,
+        "old key {old_kid} still verifies"
+    );
+
+    let listed = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+        .args(["keys", "list"])
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .await
+        .unwrap();
+    let keys: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let text = keys.to_string();
+    assert!(text.contains(&old_kid) && text.contains(&new_kid), "{text}");
+    assert!(
+        !text.contains("private"),
+        "no private key material is printed"
+    );
+}
+
 backend_tests!(
+    a_key_rotated_by_the_cli_is_used_by_every_replica,
     tokens_are_eddsa_and_verify_with_the_published_jwks,
     rotation_signs_with_the_new_key_and_old_tokens_keep_working,
     rotation_is_refused_when_signing_with_a_configured_secret,
