@@ -46,6 +46,11 @@ macro_rules! impl_store {
             qb.push(")");
         }
 
+        /// Timestamps of administrative rows, in the API's format (UTC, milliseconds, `Z`).
+        fn now_text() -> String {
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        }
+
         const CLIENT_SELECT: &str = "SELECT c.client_id, c.tenant_id, c.secret_hash, c.scopes, c.role, c.ven_name, \
              c.enabled AND t.enabled FROM clients c JOIN tenants t ON t.id = c.tenant_id";
 
@@ -130,7 +135,7 @@ macro_rules! impl_store {
             async fn ensure_tenant(&self, tenant: &TenantId) -> StoreResult<()> {
                 sqlx::query("INSERT INTO tenants (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
                     .bind(tenant.as_str())
-                    .bind(chrono::Utc::now().to_rfc3339())
+                    .bind(now_text())
                     .execute(&self.write)
                     .await?;
                 Ok(())
@@ -148,7 +153,7 @@ macro_rules! impl_store {
                 .bind(&client.role)
                 .bind(&client.ven_name)
                 .bind(client.enabled)
-                .bind(chrono::Utc::now().to_rfc3339())
+                .bind(now_text())
                 .execute(&self.write)
                 .await
                 .map_err(StoreError::classify)?;
@@ -209,7 +214,7 @@ macro_rules! impl_store {
             async fn create_tenant(&self, tenant: &TenantId) -> StoreResult<()> {
                 sqlx::query("INSERT INTO tenants (id, created_at) VALUES ($1, $2)")
                     .bind(tenant.as_str())
-                    .bind(chrono::Utc::now().to_rfc3339())
+                    .bind(now_text())
                     .execute(&self.write)
                     .await
                     .map_err(StoreError::classify)?;
