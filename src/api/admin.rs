@@ -96,8 +96,6 @@ type Caller = Authorized<Admin>;
     responses(
         (status = 201, description = "Created.", body = Tenant),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The tenant exists.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]
@@ -114,8 +112,6 @@ pub async fn create_tenant(
 #[utoipa::path(get, path = "/admin/tenants", tag = "admin", operation_id = "listTenants",
     responses(
         (status = 200, description = "OK, by id.", body = [Tenant]),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]
 pub async fn list_tenants(
@@ -136,8 +132,6 @@ pub async fn list_tenants(
     responses(
         (status = 200, description = "Deleted.", body = Tenant),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The caller's own tenant.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -160,8 +154,6 @@ pub async fn delete_tenant(
     responses(
         (status = 200, description = "Disabled.", body = Tenant),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The caller's own tenant.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -181,8 +173,6 @@ pub async fn disable_tenant(
     responses(
         (status = 200, description = "Enabled.", body = Tenant),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]
@@ -205,8 +195,6 @@ pub async fn enable_tenant(
     responses(
         (status = 201, description = "Created; the secret is shown only here.", body = CreatedClient),
         (status = 400, description = "Bad Request, e.g. a scope the role may not hold.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tenant.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The client id is taken.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -230,8 +218,6 @@ pub async fn create_client(
     responses(
         (status = 200, description = "OK.", body = [Client]),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]
 pub async fn list_clients(
@@ -250,8 +236,6 @@ pub async fn list_clients(
     params(("clientId" = String, Path, description = "Client id.")),
     responses(
         (status = 200, description = "Deleted.", body = Client),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The caller itself.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -273,8 +257,6 @@ pub async fn delete_client(
     params(("clientId" = String, Path, description = "Client id.")),
     responses(
         (status = 200, description = "Rotated; the secret is shown only here.", body = RotatedSecret),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]
@@ -297,8 +279,6 @@ pub async fn rotate_secret(
     params(("clientId" = String, Path, description = "Client id.")),
     responses(
         (status = 200, description = "Disabled.", body = Client),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The caller itself.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -319,8 +299,6 @@ pub async fn disable_client(
     params(("clientId" = String, Path, description = "Client id.")),
     responses(
         (status = 200, description = "Enabled.", body = Client),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]
@@ -343,8 +321,6 @@ pub async fn enable_client(
     responses(
         (status = 201, description = "Created.", body = IdentityProvider),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tenant.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The issuer is already registered.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -365,8 +341,6 @@ pub async fn create_identity_provider(
     responses(
         (status = 200, description = "OK, by tenant and issuer.", body = [IdentityProvider]),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]
 pub async fn list_identity_providers(
@@ -386,8 +360,6 @@ pub async fn list_identity_providers(
     params(("id" = String, Path, description = "Identity provider id.")),
     responses(
         (status = 200, description = "Deleted.", body = IdentityProvider),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]
@@ -413,8 +385,6 @@ pub async fn delete_identity_provider(
     responses(
         (status = 200, description = "OK.", body = [AuditEntry]),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]
 pub async fn list_audit(

@@ -41,8 +41,6 @@ const LIST_KEYS: &[&str] = &[
     responses(
         (status = 200, description = "OK.", body = [Event]),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["read_all"]), ("bearerAuth" = [])))]
 pub async fn list(
@@ -70,8 +68,6 @@ pub async fn list(
     responses(
         (status = 201, description = "Created.", body = Event),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["write_events"]), ("bearerAuth" = [])))]
@@ -91,8 +87,6 @@ pub async fn create(
     responses(
         (status = 200, description = "OK.", body = Event),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["read_all"]), ("bearerAuth" = [])))]
@@ -116,8 +110,6 @@ pub async fn get(
     responses(
         (status = 200, description = "OK.", body = Event),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["write_events"]), ("bearerAuth" = [])))]
@@ -141,8 +133,6 @@ pub async fn update(
     responses(
         (status = 200, description = "OK.", body = Event),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["write_events"]), ("bearerAuth" = [])))]

@@ -44,8 +44,6 @@ pub struct RotatedKey {
 #[utoipa::path(post, path = "/admin/keys/rotate", tag = "admin", operation_id = "rotateSigningKey",
     responses(
         (status = 200, description = "Rotated.", body = RotatedKey),
-        (status = 401, description = "Unauthorized.", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The server signs with a configured HS256 secret.", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]

@@ -84,6 +84,7 @@ impl Modify for Security {
                 "Operators administer tenants, clients, identity providers and keys",
             ),
         ]);
+        add_authorization_problems(openapi);
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "oAuth2ClientCredentials",
@@ -114,4 +115,41 @@ pub fn openapi_json() -> String {
         .expect("the OpenAPI document serializes");
     json.push('\n');
     json
+}
+
+/// Every operation that needs a token can answer 401 (no valid token) and 403 (scope missing):
+/// added here once instead of in each handler's annotation.
+fn add_authorization_problems(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                let responses = &mut operation.responses.responses;
+                responses
+                    .entry("401".into())
+                    .or_insert_with(|| problem("Unauthorized.").into());
+                responses
+                    .entry("403".into())
+                    .or_insert_with(|| problem("Forbidden.").into());
+            }
+        }
+    }
 }

@@ -23,8 +23,6 @@ const LIST_KEYS: &[&str] = &["targetType", "targetValues", "skip", "limit"];
     responses(
         (status = 200, description = "OK.", body = [Program]),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["read_all"]), ("bearerAuth" = [])))]
 pub async fn list(
@@ -49,8 +47,6 @@ pub async fn list(
     responses(
         (status = 201, description = "Created.", body = Program),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A program with this programName exists.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -71,8 +67,6 @@ pub async fn create(
     responses(
         (status = 200, description = "OK.", body = Program),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["read_all"]), ("bearerAuth" = [])))]
@@ -96,8 +90,6 @@ pub async fn get(
     responses(
         (status = 200, description = "OK.", body = Program),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A program with this programName exists.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -123,8 +115,6 @@ pub async fn update(
     responses(
         (status = 200, description = "OK.", body = Program),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unauthorized.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The program still has events.", body = Problem, content_type = "application/problem+json"),
     ),
