@@ -5,6 +5,7 @@
 //! started once through testcontainers. Without either, PostgreSQL tests are skipped with a
 //! notice — unless `VTN_TEST_REQUIRE_POSTGRES=1`, which CI sets, makes them fail instead.
 
+use chrono::{DateTime, FixedOffset};
 use openadr3_vtn::config::{DatabaseArgs, LogFormat, ServeArgs};
 use openadr3_vtn::startup::Application;
 use reqwest::{Method, RequestBuilder, Response};
@@ -385,4 +386,35 @@ pub fn event_at(program_id: &str, start: &str, duration: Option<&str>, count: us
         .map(|i| json!({"id": i, "payloads": [{"type": "SIMPLE", "values": [1]}]}))
         .collect();
     json!({"programID": program_id, "intervalPeriod": period, "intervals": intervals})
+}
+
+/// `object[field]` parsed as an RFC 3339 date-time (which requires an offset).
+pub fn date_time(object: &Value, field: &str) -> DateTime<FixedOffset> {
+    let text = object[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} is not a string: {object}"));
+    DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("{field} {text:?} is not RFC 3339: {e}"))
+}
+
+/// The object without the fields the server sets.
+pub fn without_server_fields(object: &Value) -> Value {
+    let mut object = object.clone();
+    let map = object.as_object_mut().expect("a JSON object");
+    for field in [
+        "id",
+        "createdDateTime",
+        "modificationDateTime",
+        "objectType",
+    ] {
+        map.remove(field);
+    }
+    object
+}
+
+pub fn id_of(object: &Value) -> String {
+    object["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id: {object}"))
+        .to_owned()
 }

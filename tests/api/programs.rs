@@ -2,40 +2,9 @@
 
 use crate::backend_tests;
 use crate::helpers::*;
-use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use serde_json::{json, Value};
 use std::time::Duration;
-
-/// `object[field]` parsed as an RFC 3339 date-time (which requires an offset).
-fn date_time(object: &Value, field: &str) -> DateTime<FixedOffset> {
-    let text = object[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("{field} is not a string: {object}"));
-    DateTime::parse_from_rfc3339(text)
-        .unwrap_or_else(|e| panic!("{field} {text:?} is not RFC 3339: {e}"))
-}
-
-/// The object without the fields the server sets.
-fn without_server_fields(object: &Value) -> Value {
-    let mut object = object.clone();
-    let map = object.as_object_mut().expect("a JSON object");
-    for field in [
-        "id",
-        "createdDateTime",
-        "modificationDateTime",
-        "objectType",
-    ] {
-        map.remove(field);
-    }
-    object
-}
-
-fn id_of(object: &Value) -> String {
-    object["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id: {object}"))
-        .to_owned()
-}
 
 /// The ids `GET /programs?{query}` lists, in order.
 async fn listed(app: &TestApp, query: &str) -> Vec<String> {
