@@ -76,6 +76,26 @@ fn oauth_error(
     })
 }
 
+/// The address the per-address rate limit counts. Behind a trusted proxy it is the last entry
+/// of `X-Forwarded-For`: the one the proxy itself appended, which a client cannot forge (entries
+/// before it, and the `Forwarded` header, come from the client and are ignored).
+fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
+    let forwarded = trust_forwarded_for
+        .then(|| req.headers().get_all("x-forwarded-for").last())
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    match forwarded {
+        Some(address) => address.to_owned(),
+        None => req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default(),
+    }
+}
+
 fn too_many_requests(retry_after: std::time::Duration) -> HttpResponse {
     let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
     tracing::info!(retry_after = seconds, "token request rate limited");
@@ -130,16 +150,7 @@ fn basic_credentials(req: &HttpRequest) -> Option<Result<(String, String), &'sta
         (status = 429, description = "Too many token requests from this client or address; see Retry-After.", body = AuthError),
     ))]
 pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let address = if state.trust_forwarded_for {
-        req.connection_info()
-            .realip_remote_addr()
-            .unwrap_or_default()
-            .to_owned()
-    } else {
-        req.peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default()
-    };
+    let address = client_address(&req, state.trust_forwarded_for);
     if let Err(retry_after) = state.token_limits.check_address(&address) {
         return too_many_requests(retry_after);
     }

@@ -625,7 +625,45 @@ async fn a_key_rotated_by_the_cli_is_used_by_every_replica(backend: Backend) {
     );
 }
 
+/// Behind a proxy the address is the last `X-Forwarded-For` entry, which the proxy appended:
+/// what a client puts before it, or in `Forwarded`, cannot dodge the limit.
+async fn behind_a_proxy_the_limit_counts_the_address_the_proxy_saw(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |args| {
+        args.token_rate_per_client = 1000;
+        args.token_rate_per_address = 20;
+        args.trust_forwarded_for = true;
+    })
+    .await;
+    let attempt = |i: usize, proxy_saw: &'static str| {
+        app.http
+            .post(format!("{}/auth/token", app.base))
+            .header("x-forwarded-for", format!("10.0.0.{i}, {proxy_saw}"))
+            .header("forwarded", format!("for=10.1.0.{i}"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "nobody"),
+                ("client_secret", "x"),
+            ])
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for i in 0..7 {
+        statuses.push(attempt(i, "198.51.100.7").await.unwrap().status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        vec![401, 401, 401, 401, 401, 429, 429],
+        "forged entries do not dodge the limit"
+    );
+    assert_eq!(
+        attempt(99, "198.51.100.8").await.unwrap().status(),
+        401,
+        "another address has its own limit"
+    );
+}
+
 backend_tests!(
+    behind_a_proxy_the_limit_counts_the_address_the_proxy_saw,
     a_key_rotated_by_the_cli_is_used_by_every_replica,
     tokens_are_eddsa_and_verify_with_the_published_jwks,
     rotation_signs_with_the_new_key_and_old_tokens_keep_working,
