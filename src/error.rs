@@ -28,6 +28,9 @@ pub enum ApiError {
     Unauthorized(BearerChallenge),
     #[error("token lacks scope {0}")]
     Forbidden(&'static str),
+    /// The token has the scope, but not for this object (e.g. a VEN client naming another VEN).
+    #[error("{0}")]
+    Denied(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -64,6 +67,7 @@ impl ApiError {
             Self::BadRequest(_) => ("bad-request", "Bad Request"),
             Self::Unauthorized(_) => ("unauthorized", "Unauthorized"),
             Self::Forbidden(_) => ("forbidden", "Forbidden"),
+            Self::Denied(_) => ("forbidden", "Forbidden"),
             Self::NotFound(_) => ("not-found", "Not Found"),
             Self::Conflict(_) => ("conflict", "Conflict"),
             Self::MethodNotAllowed(_) => ("method-not-allowed", "Method Not Allowed"),
@@ -135,6 +139,7 @@ impl ResponseError for ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Denied(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,

@@ -2,11 +2,11 @@
 
 use super::extract::{path_id, ListQuery, ValidJson};
 use super::{created, json_list, ok_json, EventListParams};
-use crate::auth::guard::{ReadAll, WriteEvents};
+use crate::auth::guard::{ReadTargets, WriteEvents};
 use crate::auth::Authorized;
 use crate::domain::Event;
 use crate::error::{ApiError, Problem};
-use crate::service::events;
+use crate::service::{events, vens};
 use crate::startup::AppState;
 use crate::store::EventFilter;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -35,17 +35,19 @@ const LIST_KEYS: &[&str] = &[
 ///   period. Windows are half-open: an event ending exactly at `x-start`, or starting exactly at
 ///   `x-end`, is not returned; an instantaneous event (`PT0S`) at `x-start` is.
 ///
-/// Paged by `skip` and `limit` (at most 50).
+/// Paged by `skip` and `limit` (at most 50). A VEN client (with `read_all` or `read_targets`)
+/// sees only events without targets and those that target it: `VEN_NAME` = its VEN name,
+/// `RESOURCE_NAME` = one of its resources' names, or one of its VEN's targets.
 #[utoipa::path(get, path = "/events", tag = "events", operation_id = "searchAllEvents",
     params(EventListParams),
     responses(
         (status = 200, description = "OK.", body = [Event]),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("oAuth2ClientCredentials" = ["read_all"]), ("bearerAuth" = [])))]
+    security(("oAuth2ClientCredentials" = ["read_all"]), ("oAuth2ClientCredentials" = ["read_targets"]), ("bearerAuth" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
-    caller: Authorized<ReadAll>,
+    caller: Authorized<ReadTargets>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = ListQuery::parse(req.query_string(), LIST_KEYS)?;
@@ -54,6 +56,8 @@ pub async fn list(
         targets: query.targets,
         window_start_ms: query.x_start.map(|t| t.timestamp_millis()),
         window_end_ms: query.x_end.map(|t| t.timestamp_millis()),
+        visibility: vens::visibility(&caller),
+        ..Default::default()
     };
     Ok(json_list(
         &events::list(&state.store, &caller.tenant, &filter, query.page).await?,
@@ -82,6 +86,8 @@ pub async fn create(
 }
 
 /// Get an event by ID
+///
+/// An event that a VEN client may not see (see the list) is 404 to it.
 #[utoipa::path(get, path = "/events/{eventID}", tag = "events", operation_id = "searchEventsByID",
     params(("eventID" = String, Path, description = "Object ID of the event object.", pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)),
     responses(
@@ -89,15 +95,15 @@ pub async fn create(
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("oAuth2ClientCredentials" = ["read_all"]), ("bearerAuth" = [])))]
+    security(("oAuth2ClientCredentials" = ["read_all"]), ("oAuth2ClientCredentials" = ["read_targets"]), ("bearerAuth" = [])))]
 pub async fn get(
     state: web::Data<AppState>,
-    caller: Authorized<ReadAll>,
+    caller: Authorized<ReadTargets>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id("eventID", &id)?;
     Ok(ok_json(
-        events::get(&state.store, &caller.tenant, &id).await?,
+        events::get_visible(&state.store, &caller.tenant, &id, vens::visibility(&caller)).await?,
     ))
 }
 

@@ -182,6 +182,8 @@ pub struct ListQuery {
     pub targets: TargetFilter,
     pub x_start: Option<DateTime<Utc>>,
     pub x_end: Option<DateTime<Utc>>,
+    pub ven_name: Option<String>,
+    pub resource_name: Option<String>,
 }
 
 impl ListQuery {
@@ -216,6 +218,8 @@ impl ListQuery {
                 "targetValues" => parsed.targets.target_values.push(non_empty(key, &value)?),
                 "x-start" => parsed.x_start = Some(parse_date_time(key, &value)?),
                 "x-end" => parsed.x_end = Some(parse_date_time(key, &value)?),
+                "venName" => parsed.ven_name = Some(non_empty(key, &value)?),
+                "resourceName" => parsed.resource_name = Some(non_empty(key, &value)?),
                 _ => unreachable!("every allowed key is handled above"),
             }
         }

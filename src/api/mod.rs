@@ -9,6 +9,9 @@ pub mod health;
 pub mod keys;
 pub mod openapi;
 pub mod programs;
+pub mod reports;
+pub mod subscriptions;
+pub mod vens;
 
 use crate::error::ApiError;
 use crate::store::json_array;
@@ -46,6 +49,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::put().to(events::update))
                     .route(web::delete().to(events::delete)),
             )
+            .configure(vens::routes)
+            .configure(reports::routes)
+            .configure(subscriptions::routes)
             .service(resource("/auth/token", "POST").route(web::post().to(auth::token)))
             .route("/openapi.json", web::get().to(openapi_document))
             .configure(admin::routes)

@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations (`openadr3-vtn openapi`).
 //! A committed copy lives in `openapi/openapi.json`; a test fails when it drifts.
 
-use super::{admin, auth, events, health, keys, programs, BASE_PATH};
+use super::{admin, auth, events, health, keys, programs, vens, BASE_PATH};
 use crate::domain::admin as admin_types;
 use crate::domain::common::{
     Interval, IntervalPeriod, PayloadDescriptor, ReportDescriptor, ValuesMap,
@@ -26,6 +26,8 @@ use utoipa::{Modify, OpenApi};
     paths(
         programs::list, programs::create, programs::get, programs::update, programs::delete,
         events::list, events::create, events::get, events::update, events::delete,
+        crate::api::reports::list, crate::api::reports::create, crate::api::reports::get, crate::api::reports::update, crate::api::reports::delete, crate::api::subscriptions::list, crate::api::subscriptions::create, crate::api::subscriptions::get, crate::api::subscriptions::update, crate::api::subscriptions::delete,
+        vens::list, vens::create, vens::get, vens::update, vens::delete, vens::list_resources, vens::create_resource, vens::get_resource, vens::update_resource, vens::delete_resource,
         auth::token, auth::server, health::health, health::ready, keys::jwks, keys::rotate,
         admin::create_tenant, admin::list_tenants, admin::delete_tenant, admin::disable_tenant,
         admin::enable_tenant, admin::create_client, admin::list_clients, admin::delete_client,
@@ -36,6 +38,8 @@ use utoipa::{Modify, OpenApi};
     components(schemas(
         Program, ProgramDescription, Event, Interval, IntervalPeriod, ValuesMap, PayloadDescriptor,
         ReportDescriptor, ObjectType, Problem,
+        crate::domain::report::Report, crate::domain::report::ReportResource, crate::domain::subscription::Subscription, crate::domain::subscription::ObjectOperation, crate::domain::subscription::Operation,
+        crate::domain::Ven, crate::domain::Resource,
         auth::ClientCredentialResponse, auth::AuthError, auth::AuthServerInfo, auth::ClientCredentialRequest, keys::RotatedKey,
         admin_types::NewTenant, admin_types::Tenant, admin_types::ClientRole, admin_types::NewClient,
         admin_types::Client, admin_types::CreatedClient, admin_types::RotatedSecret,
@@ -45,6 +49,8 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "programs", description = "Demand-response programs."),
         (name = "events", description = "Events: what a program asks VENs to do, and when."),
+        (name = "reports", description = "Reports: what VENs report back about events."), (name = "subscriptions", description = "Subscriptions to notifications of changes to objects."),
+        (name = "vens", description = "VENs and their resources."),
         (name = "Auth", description = "OAuth2 client-credentials tokens."),
         (name = "admin", description = "Administration by the operator of a hosted VTN: tenants, clients, \
                                           identity providers, signing keys, audit log. Requires the admin scope."),

@@ -2,11 +2,11 @@
 
 use super::extract::{path_id, ListQuery, ValidJson};
 use super::{created, json_list, ok_json, ProgramListParams};
-use crate::auth::guard::{ReadAll, WritePrograms};
+use crate::auth::guard::{ReadTargets, WritePrograms};
 use crate::auth::Authorized;
 use crate::domain::Program;
 use crate::error::{ApiError, Problem};
-use crate::service::programs;
+use crate::service::{programs, vens};
 use crate::startup::AppState;
 use crate::store::ProgramFilter;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -17,22 +17,26 @@ const LIST_KEYS: &[&str] = &["targetType", "targetValues", "skip", "limit"];
 ///
 /// Programs of the caller's tenant in creation order, filtered by `targetType` and
 /// `targetValues` (a program matches when one of its targets has that type and one of those
-/// values), paged by `skip` and `limit` (at most 50).
+/// values), paged by `skip` and `limit` (at most 50). A VEN client (with `read_all` or
+/// `read_targets`) sees only programs without targets and those that target it: `VEN_NAME` =
+/// its VEN name, `RESOURCE_NAME` = one of its resources' names, or one of its VEN's targets.
 #[utoipa::path(get, path = "/programs", tag = "programs", operation_id = "searchAllPrograms",
     params(ProgramListParams),
     responses(
         (status = 200, description = "OK.", body = [Program]),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("oAuth2ClientCredentials" = ["read_all"]), ("bearerAuth" = [])))]
+    security(("oAuth2ClientCredentials" = ["read_all"]), ("oAuth2ClientCredentials" = ["read_targets"]), ("bearerAuth" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
-    caller: Authorized<ReadAll>,
+    caller: Authorized<ReadTargets>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = ListQuery::parse(req.query_string(), LIST_KEYS)?;
     let filter = ProgramFilter {
         targets: query.targets,
+        visibility: vens::visibility(&caller),
+        ..Default::default()
     };
     Ok(json_list(
         &programs::list(&state.store, &caller.tenant, &filter, query.page).await?,
@@ -62,6 +66,8 @@ pub async fn create(
 }
 
 /// Get a program by ID
+///
+/// A program that a VEN client may not see (see the list) is 404 to it.
 #[utoipa::path(get, path = "/programs/{programID}", tag = "programs", operation_id = "searchProgramByProgramId",
     params(("programID" = String, Path, description = "Object ID of the program object.", pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)),
     responses(
@@ -69,15 +75,15 @@ pub async fn create(
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("oAuth2ClientCredentials" = ["read_all"]), ("bearerAuth" = [])))]
+    security(("oAuth2ClientCredentials" = ["read_all"]), ("oAuth2ClientCredentials" = ["read_targets"]), ("bearerAuth" = [])))]
 pub async fn get(
     state: web::Data<AppState>,
-    caller: Authorized<ReadAll>,
+    caller: Authorized<ReadTargets>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id("programID", &id)?;
     Ok(ok_json(
-        programs::get(&state.store, &caller.tenant, &id).await?,
+        programs::get_visible(&state.store, &caller.tenant, &id, vens::visibility(&caller)).await?,
     ))
 }
 

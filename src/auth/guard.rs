@@ -3,7 +3,7 @@
 //! runs (401 without a valid token, 403 without the scope, per RFC 6750).
 
 use super::tokens::{AuthFailure, Principal};
-use crate::domain::Scope;
+use crate::domain::{Role, Scope};
 use crate::error::{ApiError, BearerChallenge};
 use crate::startup::AppState;
 use actix_web::body::MessageBody;
@@ -15,7 +15,32 @@ use std::future::{ready, Ready};
 use std::marker::PhantomData;
 
 pub trait RequiredScope {
+    /// The scope named in a 403 when the caller is refused.
     const SCOPE: Scope;
+    /// Whether the caller may pass; by default, when it holds [`Self::SCOPE`].
+    fn allows(principal: &Principal) -> bool {
+        principal.has(Self::SCOPE)
+    }
+}
+
+/// Reading programs and events: `read_all`, or for a VEN client `read_targets` (3.1). What a
+/// VEN client reads is filtered by its role, whichever of the two it holds.
+pub struct ReadTargets;
+impl RequiredScope for ReadTargets {
+    const SCOPE: Scope = Scope::ReadAll;
+    fn allows(p: &Principal) -> bool {
+        p.has(Scope::ReadAll) || (p.role == Role::Ven && p.has(Scope::ReadTargets))
+    }
+}
+
+/// Reading VENs and resources: `read_all`, or for a VEN client `read_ven_objects` (3.1). A VEN
+/// client reads only its own VEN objects, whichever of the two it holds.
+pub struct ReadVenObjects;
+impl RequiredScope for ReadVenObjects {
+    const SCOPE: Scope = Scope::ReadAll;
+    fn allows(p: &Principal) -> bool {
+        p.has(Scope::ReadAll) || (p.role == Role::Ven && p.has(Scope::ReadVenObjects))
+    }
 }
 
 macro_rules! scope_markers {
@@ -34,6 +59,9 @@ scope_markers! {
     ReadAll => Scope::ReadAll,
     WritePrograms => Scope::WritePrograms,
     WriteEvents => Scope::WriteEvents,
+    WriteReports => Scope::WriteReports,
+    WriteSubscriptions => Scope::WriteSubscriptions,
+    WriteVens => Scope::WriteVens,
     Admin => Scope::Admin,
 }
 
@@ -116,7 +144,7 @@ impl<S: RequiredScope> FromRequest for Authorized<S> {
             .cloned()
             .unwrap_or(Authentication::Missing);
         ready(match outcome {
-            Authentication::Verified(principal) if principal.has(S::SCOPE) => Ok(Self {
+            Authentication::Verified(principal) if S::allows(&principal) => Ok(Self {
                 principal,
                 _scope: PhantomData,
             }),

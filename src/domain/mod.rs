@@ -4,11 +4,15 @@ pub mod admin;
 pub mod common;
 pub mod event;
 pub mod program;
+pub mod report;
+pub mod subscription;
 pub mod validate;
+pub mod ven;
 
 pub use common::{IsoDuration, ObjectId};
 pub use event::{ActiveWindow, Event};
 pub use program::Program;
+pub use ven::{Resource, Ven};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

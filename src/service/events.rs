@@ -1,7 +1,7 @@
 use super::{from_stored, now, target_pairs, to_json};
 use crate::domain::{Event, ObjectId, ObjectType, TenantId};
 use crate::error::ApiError;
-use crate::store::{DynStore, EventFilter, EventRow, Page, StoreError};
+use crate::store::{DynStore, EventFilter, EventRow, Page, StoreError, VenVisibility};
 
 fn row(event: &Event) -> Result<EventRow, ApiError> {
     let window = event.active_window();
@@ -54,6 +54,30 @@ pub async fn get(store: &DynStore, tenant: &TenantId, id: &ObjectId) -> Result<S
         .ok_or_else(|| ApiError::not_found("event", id.as_str()))
 }
 
+/// Get by id as the caller may see it: with a VEN `visibility`, a event that does not target
+/// the VEN is 404, exactly as if it did not exist.
+pub async fn get_visible(
+    store: &DynStore,
+    tenant: &TenantId,
+    id: &ObjectId,
+    visibility: Option<VenVisibility>,
+) -> Result<String, ApiError> {
+    let Some(visibility) = visibility else {
+        return get(store, tenant, id).await;
+    };
+    let filter = EventFilter {
+        id: Some(id.to_string()),
+        visibility: Some(visibility),
+        ..Default::default()
+    };
+    store
+        .list_events(tenant, &filter, Page { skip: 0, limit: 1 })
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::not_found("event", id.as_str()))
+}
+
 pub async fn list(
     store: &DynStore,
     tenant: &TenantId,
@@ -93,6 +117,7 @@ pub async fn delete(
 ) -> Result<String, ApiError> {
     store
         .delete_event(tenant, id.as_str())
-        .await?
+        .await
+        .map_err(super::reports::still_reported("event", id))?
         .ok_or_else(|| ApiError::not_found("event", id.as_str()))
 }

@@ -6,6 +6,9 @@
 pub mod admin;
 pub mod events;
 pub mod programs;
+pub mod reports;
+pub mod subscriptions;
+pub mod vens;
 
 use crate::domain::common::ValuesMap;
 use crate::error::ApiError;

@@ -1,7 +1,7 @@
 use super::{from_stored, now, target_pairs, to_json};
 use crate::domain::{ObjectId, ObjectType, Program, TenantId};
 use crate::error::ApiError;
-use crate::store::{DynStore, Page, ProgramFilter, ProgramRow, StoreError};
+use crate::store::{DynStore, Page, ProgramFilter, ProgramRow, StoreError, VenVisibility};
 
 fn row(program: &Program) -> Result<ProgramRow, ApiError> {
     Ok(ProgramRow {
@@ -47,6 +47,30 @@ pub async fn get(store: &DynStore, tenant: &TenantId, id: &ObjectId) -> Result<S
     store
         .get_program(tenant, id.as_str())
         .await?
+        .ok_or_else(|| ApiError::not_found("program", id.as_str()))
+}
+
+/// Get by id as the caller may see it: with a VEN `visibility`, a program that does not target
+/// the VEN is 404, exactly as if it did not exist.
+pub async fn get_visible(
+    store: &DynStore,
+    tenant: &TenantId,
+    id: &ObjectId,
+    visibility: Option<VenVisibility>,
+) -> Result<String, ApiError> {
+    let Some(visibility) = visibility else {
+        return get(store, tenant, id).await;
+    };
+    let filter = ProgramFilter {
+        id: Some(id.to_string()),
+        visibility: Some(visibility),
+        ..Default::default()
+    };
+    store
+        .list_programs(tenant, &filter, Page { skip: 0, limit: 1 })
+        .await?
+        .into_iter()
+        .next()
         .ok_or_else(|| ApiError::not_found("program", id.as_str()))
 }
 

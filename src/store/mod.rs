@@ -6,15 +6,21 @@
 //! Every method takes the caller's tenant first: there is no way to ask for another tenant's rows.
 
 mod postgres;
+mod reports;
 mod sql;
 mod sqlite;
+mod subscriptions;
+mod vens;
 
 use crate::domain::TenantId;
 use async_trait::async_trait;
 use std::sync::Arc;
 
 pub use postgres::PostgresStore;
+pub use reports::*;
 pub use sqlite::SqliteStore;
+pub use subscriptions::*;
+pub use vens::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -163,11 +169,19 @@ impl Default for Page {
 #[derive(Debug, Clone, Default)]
 pub struct ProgramFilter {
     pub targets: TargetFilter,
+    /// Only this program (a get by id with the same visibility as the list).
+    pub id: Option<String>,
+    /// Set for VEN clients: only what targets the VEN, or has no targets.
+    pub visibility: Option<VenVisibility>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     pub program_id: Option<String>,
+    /// Only this event (a get by id with the same visibility as the list).
+    pub id: Option<String>,
+    /// Set for VEN clients: only what targets the VEN, or has no targets.
+    pub visibility: Option<VenVisibility>,
     pub targets: TargetFilter,
     /// Inclusive lower bound of the requested period (Unix ms).
     pub window_start_ms: Option<i64>,
@@ -176,7 +190,7 @@ pub struct EventFilter {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: VenStore + ReportStore + SubscriptionStore + Send + Sync + 'static {
     /// Cheap round trip to the database, for readiness.
     async fn ping(&self) -> StoreResult<()>;
 

@@ -46,6 +46,84 @@ macro_rules! impl_store {
             qb.push(")");
         }
 
+        /// `EXISTS (…)`: a target of the `alias` row (a program or an event) is `VEN_NAME` = the
+        /// VEN's name, `RESOURCE_NAME` = the name of one of its VEN's resources, or equal (type and
+        /// value) to one of its VEN's own targets.
+        fn push_ven_target_match<'a>(
+            qb: &mut QueryBuilder<'a, $db>,
+            tenant: &'a TenantId,
+            name: &'a str,
+            targets_table: &str,
+            alias: &str,
+        ) {
+            qb.push(format!(
+                "EXISTS (SELECT 1 FROM {targets_table} t WHERE t.owner_seq = {alias}.seq AND (\
+                 (t.target_type = 'VEN_NAME' AND t.target_value = "
+            ))
+            .push_bind(name)
+            .push(
+                ") OR (t.target_type = 'RESOURCE_NAME' AND t.target_value IN (SELECT r.resource_name \
+                 FROM resources r JOIN vens v ON v.tenant_id = r.tenant_id AND v.id = r.ven_id \
+                 WHERE v.tenant_id = ",
+            )
+            .push_bind(tenant.as_str())
+            .push(" AND v.ven_name = ")
+            .push_bind(name)
+            .push(
+                ")) OR EXISTS (SELECT 1 FROM ven_targets vt JOIN vens v ON v.seq = vt.owner_seq \
+                 WHERE v.tenant_id = ",
+            )
+            .push_bind(tenant.as_str())
+            .push(" AND v.ven_name = ")
+            .push_bind(name)
+            .push(" AND vt.target_type = t.target_type AND vt.target_value = t.target_value)))");
+        }
+
+        /// `(…)`: the program `alias` is visible to the VEN: it has no targets, or one matches.
+        fn push_program_visible<'a>(
+            qb: &mut QueryBuilder<'a, $db>,
+            tenant: &'a TenantId,
+            name: &'a str,
+            alias: &str,
+        ) {
+            qb.push(format!(
+                "(NOT EXISTS (SELECT 1 FROM program_targets t WHERE t.owner_seq = {alias}.seq) OR "
+            ));
+            push_ven_target_match(qb, tenant, name, "program_targets", alias);
+            qb.push(")");
+        }
+
+        /// `AND (…)` restricting programs `p` to those a VEN client may see.
+        fn push_program_visibility<'a>(
+            qb: &mut QueryBuilder<'a, $db>,
+            tenant: &'a TenantId,
+            visibility: &'a Option<crate::store::VenVisibility>,
+        ) {
+            let Some(visibility) = visibility else { return };
+            qb.push(" AND ");
+            push_program_visible(qb, tenant, visibility.ven_name.as_str(), "p");
+        }
+
+        /// `AND (…)` restricting events `e` to those a VEN client may see: one of the event's
+        /// targets matches the VEN, or the event has no targets (it addresses everyone its
+        /// program addresses) and its program is visible to the VEN.
+        fn push_event_visibility<'a>(
+            qb: &mut QueryBuilder<'a, $db>,
+            tenant: &'a TenantId,
+            visibility: &'a Option<crate::store::VenVisibility>,
+        ) {
+            let Some(visibility) = visibility else { return };
+            let name = visibility.ven_name.as_str();
+            qb.push(" AND (");
+            push_ven_target_match(qb, tenant, name, "event_targets", "e");
+            qb.push(
+                " OR (NOT EXISTS (SELECT 1 FROM event_targets t WHERE t.owner_seq = e.seq) AND EXISTS (\
+                 SELECT 1 FROM programs vp WHERE vp.tenant_id = e.tenant_id AND vp.id = e.program_id AND ",
+            );
+            push_program_visible(qb, tenant, name, "vp");
+            qb.push(")))");
+        }
+
         /// Timestamps of administrative rows, in the API's format (UTC, milliseconds, `Z`).
         fn now_text() -> String {
             chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -241,7 +319,7 @@ macro_rules! impl_store {
             async fn delete_tenant(&self, tenant: &TenantId) -> StoreResult<bool> {
                 let mut tx = self.write.begin().await?;
                 // Children before parents; target rows go with their owners (ON DELETE CASCADE).
-                for table in ["events", "programs", "clients", "identity_providers"] {
+                for table in ["reports", "subscriptions", "events", "programs", "clients", "identity_providers"] {
                     sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1"))
                         .bind(tenant.as_str())
                         .execute(&mut *tx)
@@ -431,7 +509,11 @@ macro_rules! impl_store {
             ) -> StoreResult<Vec<String>> {
                 let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("SELECT p.body FROM programs p WHERE p.tenant_id = ");
                 qb.push_bind(tenant.as_str());
+                if let Some(id) = &filter.id {
+                    qb.push(" AND p.id = ").push_bind(id.as_str());
+                }
                 push_target_filter(&mut qb, &filter.targets, "program_targets", "p");
+                push_program_visibility(&mut qb, tenant, &filter.visibility);
                 push_page(&mut qb, "p", page);
                 Ok(qb.build_query_scalar().fetch_all(&self.read).await?)
             }
@@ -499,7 +581,11 @@ macro_rules! impl_store {
                 if let Some(program_id) = &filter.program_id {
                     qb.push(" AND e.program_id = ").push_bind(program_id.as_str());
                 }
+                if let Some(id) = &filter.id {
+                    qb.push(" AND e.id = ").push_bind(id.as_str());
+                }
                 push_target_filter(&mut qb, &filter.targets, "event_targets", "e");
+                push_event_visibility(&mut qb, tenant, &filter.visibility);
                 // Active window [start, end) overlaps the requested [x-start, x-end). A missing
                 // start means "no time given" (always matches); a missing end means open-ended.
                 if let Some(window_end) = filter.window_end_ms {

@@ -54,3 +54,6 @@ impl SqliteStore {
 }
 
 super::sql::impl_store!(SqliteStore, sqlx::Sqlite);
+super::vens::impl_ven_store!(SqliteStore, sqlx::Sqlite);
+super::reports::impl_report_store!(SqliteStore, sqlx::Sqlite);
+super::subscriptions::impl_subscription_store!(SqliteStore, sqlx::Sqlite);

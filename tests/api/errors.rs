@@ -900,7 +900,7 @@ async fn unknown_paths_are_404(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for url in [
         format!("{}/nothing-here", app.base),
-        format!("{}/reports", app.base),
+        format!("{}/reports/a/b", app.base),
         format!("{}/programs/a/b", app.base),
         format!("{}/nothing-here", app.root),
         format!("{}/api/openadr/v2/programs", app.root),

@@ -1,0 +1,244 @@
+//! Storage of subscriptions. Each is stored as the exact JSON the API returns (callback URLs and
+//! bearer tokens included, for delivery), next to the columns that filters and ownership need;
+//! targets and subscribed object types go to side tables (`subscription_targets`,
+//! `subscription_objects`). Every method takes the tenant first; `ven` (the VEN name of a VEN
+//! client) restricts a call to the subscriptions that VEN owns.
+
+use super::{Page, StoreResult, TargetFilter, TargetPairs};
+use crate::domain::TenantId;
+use async_trait::async_trait;
+
+/// One (objectOperations entry, object type, operation) of a subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribedObject {
+    /// Position of the entry in `objectOperations`.
+    pub op_index: i32,
+    /// Wire name of the object type (`EVENT`, …).
+    pub object_type: String,
+    /// 3.0.1 spelling (`GET`, `POST`, `PUT`, `DELETE`), whichever spelling the client sent.
+    pub operation: String,
+}
+
+pub struct SubscriptionRow {
+    pub id: String,
+    pub program_id: String,
+    pub client_name: String,
+    /// VEN name of the VEN client that created the subscription; `None` when business logic
+    /// did. Set on insert only: an update keeps the owner.
+    pub owner: Option<String>,
+    pub targets: TargetPairs,
+    pub objects: Vec<SubscribedObject>,
+    /// The subscription exactly as the API returns it to its owner.
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SubscriptionFilter {
+    pub program_id: Option<String>,
+    pub client_name: Option<String>,
+    pub targets: TargetFilter,
+    /// Subscriptions to any of these object types (wire names).
+    pub objects: Vec<String>,
+    /// Only subscriptions owned by this VEN (a VEN client's view).
+    pub ven: Option<String>,
+}
+
+#[async_trait]
+pub trait SubscriptionStore: Send + Sync {
+    /// `Reference` when the program does not exist in the tenant.
+    async fn insert_subscription(
+        &self,
+        tenant: &TenantId,
+        row: &SubscriptionRow,
+    ) -> StoreResult<()>;
+    async fn get_subscription(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        ven: Option<&str>,
+    ) -> StoreResult<Option<String>>;
+    async fn list_subscriptions(
+        &self,
+        tenant: &TenantId,
+        filter: &SubscriptionFilter,
+        page: Page,
+    ) -> StoreResult<Vec<String>>;
+    /// `false` when no such subscription (visible to the caller) exists; `Reference` when the
+    /// program does not exist. Keeps the owner.
+    async fn update_subscription(
+        &self,
+        tenant: &TenantId,
+        row: &SubscriptionRow,
+        ven: Option<&str>,
+    ) -> StoreResult<bool>;
+    /// The deleted body, `None` when missing.
+    async fn delete_subscription(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        ven: Option<&str>,
+    ) -> StoreResult<Option<String>>;
+}
+
+/// The portable SQL of [`SubscriptionStore`], expanded once per backend next to `impl_store!`
+/// (whose helpers it uses: `insert_targets`, `replace_targets`, `returning_seq`,
+/// `push_target_filter`, `push_page`). Writes use `execute`/`fetch_all`, never `fetch_one` (see
+/// `SqliteStore`).
+macro_rules! impl_subscription_store {
+    ($store:ty, $db:ty) => {
+        mod subscription_store {
+            use super::*;
+            use crate::domain::TenantId;
+            use crate::store::{
+                Page, StoreError, StoreResult, SubscribedObject, SubscriptionFilter, SubscriptionRow,
+            };
+            use sqlx::{QueryBuilder, Row};
+
+            async fn replace_objects(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                tenant: &TenantId,
+                owner_seq: i64,
+                objects: &[SubscribedObject],
+            ) -> StoreResult<()> {
+                sqlx::query("DELETE FROM subscription_objects WHERE owner_seq = $1")
+                    .bind(owner_seq)
+                    .execute(&mut *conn)
+                    .await?;
+                if objects.is_empty() {
+                    return Ok(());
+                }
+                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "INSERT INTO subscription_objects (tenant_id, owner_seq, op_index, object_type, operation) ",
+                );
+                qb.push_values(objects, |mut row, o| {
+                    row.push_bind(tenant.as_str())
+                        .push_bind(owner_seq)
+                        .push_bind(o.op_index)
+                        .push_bind(o.object_type.as_str())
+                        .push_bind(o.operation.as_str());
+                });
+                qb.build().execute(&mut *conn).await.map_err(StoreError::classify)?;
+                Ok(())
+            }
+
+            #[async_trait::async_trait]
+            impl crate::store::SubscriptionStore for $store {
+                async fn insert_subscription(&self, tenant: &TenantId, row: &SubscriptionRow) -> StoreResult<()> {
+                    let mut tx = self.write.begin().await?;
+                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
+                        "INSERT INTO subscriptions (tenant_id, id, program_id, client_name, owner, body) VALUES (",
+                    );
+                    let mut values = qb.separated(", ");
+                    values
+                        .push_bind(tenant.as_str())
+                        .push_bind(&row.id)
+                        .push_bind(&row.program_id)
+                        .push_bind(&row.client_name)
+                        .push_bind(row.owner.as_deref())
+                        .push_bind(&row.body);
+                    qb.push(") RETURNING seq");
+                    let seq = super::returning_seq(&mut tx, &mut qb)
+                        .await?
+                        .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+                    super::insert_targets(&mut tx, "subscription_targets", tenant, seq, &row.targets).await?;
+                    replace_objects(&mut tx, tenant, seq, &row.objects).await?;
+                    tx.commit().await.map_err(StoreError::classify)?;
+                    Ok(())
+                }
+
+                async fn get_subscription(&self, tenant: &TenantId, id: &str, ven: Option<&str>) -> StoreResult<Option<String>> {
+                    let mut qb: QueryBuilder<'_, $db> =
+                        QueryBuilder::new("SELECT s.body FROM subscriptions s WHERE s.tenant_id = ");
+                    qb.push_bind(tenant.as_str()).push(" AND s.id = ").push_bind(id);
+                    if let Some(ven) = ven {
+                        qb.push(" AND s.owner = ").push_bind(ven);
+                    }
+                    let rows: Vec<String> = qb.build_query_scalar().fetch_all(&self.read).await?;
+                    Ok(rows.into_iter().next())
+                }
+
+                async fn list_subscriptions(
+                    &self,
+                    tenant: &TenantId,
+                    filter: &SubscriptionFilter,
+                    page: Page,
+                ) -> StoreResult<Vec<String>> {
+                    let mut qb: QueryBuilder<'_, $db> =
+                        QueryBuilder::new("SELECT s.body FROM subscriptions s WHERE s.tenant_id = ");
+                    qb.push_bind(tenant.as_str());
+                    if let Some(ven) = &filter.ven {
+                        qb.push(" AND s.owner = ").push_bind(ven.as_str());
+                    }
+                    if let Some(program_id) = &filter.program_id {
+                        qb.push(" AND s.program_id = ").push_bind(program_id.as_str());
+                    }
+                    if let Some(client_name) = &filter.client_name {
+                        qb.push(" AND s.client_name = ").push_bind(client_name.as_str());
+                    }
+                    if !filter.objects.is_empty() {
+                        qb.push(
+                            " AND EXISTS (SELECT 1 FROM subscription_objects o WHERE o.owner_seq = s.seq \
+                             AND o.object_type IN (",
+                        );
+                        let mut types = qb.separated(", ");
+                        for object_type in &filter.objects {
+                            types.push_bind(object_type.as_str());
+                        }
+                        qb.push("))");
+                    }
+                    super::push_target_filter(&mut qb, &filter.targets, "subscription_targets", "s");
+                    super::push_page(&mut qb, "s", page);
+                    Ok(qb.build_query_scalar().fetch_all(&self.read).await?)
+                }
+
+                async fn update_subscription(
+                    &self,
+                    tenant: &TenantId,
+                    row: &SubscriptionRow,
+                    ven: Option<&str>,
+                ) -> StoreResult<bool> {
+                    let mut tx = self.write.begin().await?;
+                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("UPDATE subscriptions SET program_id = ");
+                    qb.push_bind(&row.program_id)
+                        .push(", client_name = ")
+                        .push_bind(&row.client_name)
+                        .push(", body = ")
+                        .push_bind(&row.body)
+                        .push(" WHERE tenant_id = ")
+                        .push_bind(tenant.as_str())
+                        .push(" AND id = ")
+                        .push_bind(&row.id);
+                    if let Some(ven) = ven {
+                        qb.push(" AND owner = ").push_bind(ven);
+                    }
+                    qb.push(" RETURNING seq");
+                    let Some(seq) = super::returning_seq(&mut tx, &mut qb).await? else {
+                        return Ok(false);
+                    };
+                    super::replace_targets(&mut tx, "subscription_targets", tenant, seq, &row.targets).await?;
+                    replace_objects(&mut tx, tenant, seq, &row.objects).await?;
+                    tx.commit().await.map_err(StoreError::classify)?;
+                    Ok(true)
+                }
+
+                async fn delete_subscription(
+                    &self,
+                    tenant: &TenantId,
+                    id: &str,
+                    ven: Option<&str>,
+                ) -> StoreResult<Option<String>> {
+                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("DELETE FROM subscriptions WHERE tenant_id = ");
+                    qb.push_bind(tenant.as_str()).push(" AND id = ").push_bind(id);
+                    if let Some(ven) = ven {
+                        qb.push(" AND owner = ").push_bind(ven);
+                    }
+                    qb.push(" RETURNING body");
+                    let rows = qb.build().fetch_all(&self.write).await.map_err(StoreError::classify)?;
+                    Ok(rows.first().map(|row| row.get(0)))
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use impl_subscription_store;

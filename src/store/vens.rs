@@ -1,0 +1,323 @@
+//! Storage of VENs and their resources, and what a VEN client may see of programs and events.
+//!
+//! Like programs and events, each object is stored as the exact JSON the API returns, next to the
+//! columns that filters, uniqueness and VEN visibility need; targets go to side tables
+//! (`ven_targets`, `resource_targets`). Every method takes the tenant first.
+
+use super::{Page, StoreResult, TargetFilter, TargetPairs};
+use crate::domain::TenantId;
+use async_trait::async_trait;
+
+pub struct VenRow {
+    pub id: String,
+    pub ven_name: String,
+    pub targets: TargetPairs,
+    /// The VEN exactly as the API returns it.
+    pub body: String,
+}
+
+pub struct ResourceRow {
+    pub id: String,
+    pub ven_id: String,
+    pub resource_name: String,
+    pub targets: TargetPairs,
+    /// The resource exactly as the API returns it.
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VenFilter {
+    /// `venName` query filter.
+    pub ven_name: Option<String>,
+    /// Only the VEN of this name: a VEN client sees nothing but its own VEN.
+    pub owner: Option<String>,
+    pub targets: TargetFilter,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ResourceFilter {
+    /// `resourceName` query filter.
+    pub resource_name: Option<String>,
+    pub targets: TargetFilter,
+}
+
+/// What a VEN client may see of programs and events: those without targets, and those with a
+/// target that is `VEN_NAME` = its name, `RESOURCE_NAME` = the name of one of its VEN's
+/// resources, or equal (type and value) to one of its VEN's own targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VenVisibility {
+    pub ven_name: String,
+}
+
+#[async_trait]
+pub trait VenStore: Send + Sync {
+    /// `Duplicate` when the VEN name is taken in the tenant.
+    async fn insert_ven(&self, tenant: &TenantId, row: &VenRow) -> StoreResult<()>;
+    /// With `owner`, only when the VEN has that name.
+    async fn get_ven(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: Option<&str>,
+    ) -> StoreResult<Option<String>>;
+    async fn list_vens(
+        &self,
+        tenant: &TenantId,
+        filter: &VenFilter,
+        page: Page,
+    ) -> StoreResult<Vec<String>>;
+    /// `false` when no such VEN (with `owner`: of that name) exists; `Duplicate` on a taken name.
+    async fn update_ven(
+        &self,
+        tenant: &TenantId,
+        row: &VenRow,
+        owner: Option<&str>,
+    ) -> StoreResult<bool>;
+    /// Deletes the VEN and its resources; the deleted body, `None` when missing.
+    async fn delete_ven(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: Option<&str>,
+    ) -> StoreResult<Option<String>>;
+
+    /// `Reference` when the VEN does not exist; `Duplicate` when the name is taken in the VEN.
+    async fn insert_resource(&self, tenant: &TenantId, row: &ResourceRow) -> StoreResult<()>;
+    async fn get_resource(
+        &self,
+        tenant: &TenantId,
+        ven_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<String>>;
+    async fn list_resources(
+        &self,
+        tenant: &TenantId,
+        ven_id: &str,
+        filter: &ResourceFilter,
+        page: Page,
+    ) -> StoreResult<Vec<String>>;
+    /// `false` when no such resource exists in the VEN; `Duplicate` on a taken name.
+    async fn update_resource(&self, tenant: &TenantId, row: &ResourceRow) -> StoreResult<bool>;
+    async fn delete_resource(
+        &self,
+        tenant: &TenantId,
+        ven_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<String>>;
+}
+
+/// The portable SQL of [`VenStore`], expanded once per backend next to `impl_store!` (whose
+/// helpers it uses: `insert_targets`, `replace_targets`, `returning_seq`, `push_target_filter`,
+/// `push_page`). Writes use `execute`/`fetch_all`, never `fetch_one` (see `SqliteStore`).
+macro_rules! impl_ven_store {
+    ($store:ty, $db:ty) => {
+        mod ven_store {
+            use super::*;
+            use crate::domain::TenantId;
+            use crate::store::{
+                Page, ResourceFilter, ResourceRow, StoreError, StoreResult, VenFilter, VenRow,
+            };
+            use sqlx::{QueryBuilder, Row};
+
+            #[async_trait::async_trait]
+            impl crate::store::VenStore for $store {
+                async fn insert_ven(&self, tenant: &TenantId, row: &VenRow) -> StoreResult<()> {
+                    let mut tx = self.write.begin().await?;
+                    let mut qb: QueryBuilder<'_, $db> =
+                        QueryBuilder::new("INSERT INTO vens (tenant_id, id, ven_name, body) VALUES (");
+                    let mut values = qb.separated(", ");
+                    values
+                        .push_bind(tenant.as_str())
+                        .push_bind(&row.id)
+                        .push_bind(&row.ven_name)
+                        .push_bind(&row.body);
+                    qb.push(") RETURNING seq");
+                    let seq = super::returning_seq(&mut tx, &mut qb)
+                        .await?
+                        .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+                    super::insert_targets(&mut tx, "ven_targets", tenant, seq, &row.targets).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn get_ven(
+                    &self,
+                    tenant: &TenantId,
+                    id: &str,
+                    owner: Option<&str>,
+                ) -> StoreResult<Option<String>> {
+                    let mut qb: QueryBuilder<'_, $db> =
+                        QueryBuilder::new("SELECT v.body FROM vens v WHERE v.tenant_id = ");
+                    qb.push_bind(tenant.as_str()).push(" AND v.id = ").push_bind(id);
+                    if let Some(owner) = owner {
+                        qb.push(" AND v.ven_name = ").push_bind(owner);
+                    }
+                    let rows: Vec<String> = qb.build_query_scalar().fetch_all(&self.read).await?;
+                    Ok(rows.into_iter().next())
+                }
+
+                async fn list_vens(
+                    &self,
+                    tenant: &TenantId,
+                    filter: &VenFilter,
+                    page: Page,
+                ) -> StoreResult<Vec<String>> {
+                    let mut qb: QueryBuilder<'_, $db> =
+                        QueryBuilder::new("SELECT v.body FROM vens v WHERE v.tenant_id = ");
+                    qb.push_bind(tenant.as_str());
+                    if let Some(owner) = &filter.owner {
+                        qb.push(" AND v.ven_name = ").push_bind(owner.as_str());
+                    }
+                    if let Some(name) = &filter.ven_name {
+                        qb.push(" AND v.ven_name = ").push_bind(name.as_str());
+                    }
+                    super::push_target_filter(&mut qb, &filter.targets, "ven_targets", "v");
+                    super::push_page(&mut qb, "v", page);
+                    Ok(qb.build_query_scalar().fetch_all(&self.read).await?)
+                }
+
+                async fn update_ven(
+                    &self,
+                    tenant: &TenantId,
+                    row: &VenRow,
+                    owner: Option<&str>,
+                ) -> StoreResult<bool> {
+                    let mut tx = self.write.begin().await?;
+                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("UPDATE vens SET ven_name = ");
+                    qb.push_bind(&row.ven_name)
+                        .push(", body = ")
+                        .push_bind(&row.body)
+                        .push(" WHERE tenant_id = ")
+                        .push_bind(tenant.as_str())
+                        .push(" AND id = ")
+                        .push_bind(&row.id);
+                    if let Some(owner) = owner {
+                        qb.push(" AND ven_name = ").push_bind(owner);
+                    }
+                    qb.push(" RETURNING seq");
+                    let Some(seq) = super::returning_seq(&mut tx, &mut qb).await? else {
+                        return Ok(false);
+                    };
+                    super::replace_targets(&mut tx, "ven_targets", tenant, seq, &row.targets).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
+                async fn delete_ven(
+                    &self,
+                    tenant: &TenantId,
+                    id: &str,
+                    owner: Option<&str>,
+                ) -> StoreResult<Option<String>> {
+                    // Its resources (and all target rows) go with it: ON DELETE CASCADE.
+                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("DELETE FROM vens WHERE tenant_id = ");
+                    qb.push_bind(tenant.as_str()).push(" AND id = ").push_bind(id);
+                    if let Some(owner) = owner {
+                        qb.push(" AND ven_name = ").push_bind(owner);
+                    }
+                    qb.push(" RETURNING body");
+                    let rows = qb.build().fetch_all(&self.write).await.map_err(StoreError::classify)?;
+                    Ok(rows.first().map(|row| row.get(0)))
+                }
+
+                async fn insert_resource(&self, tenant: &TenantId, row: &ResourceRow) -> StoreResult<()> {
+                    let mut tx = self.write.begin().await?;
+                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
+                        "INSERT INTO resources (tenant_id, id, ven_id, resource_name, body) VALUES (",
+                    );
+                    let mut values = qb.separated(", ");
+                    values
+                        .push_bind(tenant.as_str())
+                        .push_bind(&row.id)
+                        .push_bind(&row.ven_id)
+                        .push_bind(&row.resource_name)
+                        .push_bind(&row.body);
+                    qb.push(") RETURNING seq");
+                    let seq = super::returning_seq(&mut tx, &mut qb)
+                        .await?
+                        .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+                    super::insert_targets(&mut tx, "resource_targets", tenant, seq, &row.targets).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn get_resource(
+                    &self,
+                    tenant: &TenantId,
+                    ven_id: &str,
+                    id: &str,
+                ) -> StoreResult<Option<String>> {
+                    let rows: Vec<String> = sqlx::query_scalar(
+                        "SELECT body FROM resources WHERE tenant_id = $1 AND ven_id = $2 AND id = $3",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(ven_id)
+                    .bind(id)
+                    .fetch_all(&self.read)
+                    .await?;
+                    Ok(rows.into_iter().next())
+                }
+
+                async fn list_resources(
+                    &self,
+                    tenant: &TenantId,
+                    ven_id: &str,
+                    filter: &ResourceFilter,
+                    page: Page,
+                ) -> StoreResult<Vec<String>> {
+                    let mut qb: QueryBuilder<'_, $db> =
+                        QueryBuilder::new("SELECT r.body FROM resources r WHERE r.tenant_id = ");
+                    qb.push_bind(tenant.as_str()).push(" AND r.ven_id = ").push_bind(ven_id);
+                    if let Some(name) = &filter.resource_name {
+                        qb.push(" AND r.resource_name = ").push_bind(name.as_str());
+                    }
+                    super::push_target_filter(&mut qb, &filter.targets, "resource_targets", "r");
+                    super::push_page(&mut qb, "r", page);
+                    Ok(qb.build_query_scalar().fetch_all(&self.read).await?)
+                }
+
+                async fn update_resource(&self, tenant: &TenantId, row: &ResourceRow) -> StoreResult<bool> {
+                    let mut tx = self.write.begin().await?;
+                    let mut qb: QueryBuilder<'_, $db> =
+                        QueryBuilder::new("UPDATE resources SET resource_name = ");
+                    qb.push_bind(&row.resource_name)
+                        .push(", body = ")
+                        .push_bind(&row.body)
+                        .push(" WHERE tenant_id = ")
+                        .push_bind(tenant.as_str())
+                        .push(" AND ven_id = ")
+                        .push_bind(&row.ven_id)
+                        .push(" AND id = ")
+                        .push_bind(&row.id)
+                        .push(" RETURNING seq");
+                    let Some(seq) = super::returning_seq(&mut tx, &mut qb).await? else {
+                        return Ok(false);
+                    };
+                    super::replace_targets(&mut tx, "resource_targets", tenant, seq, &row.targets).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
+                async fn delete_resource(
+                    &self,
+                    tenant: &TenantId,
+                    ven_id: &str,
+                    id: &str,
+                ) -> StoreResult<Option<String>> {
+                    let rows = sqlx::query(
+                        "DELETE FROM resources WHERE tenant_id = $1 AND ven_id = $2 AND id = $3 RETURNING body",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(ven_id)
+                    .bind(id)
+                    .fetch_all(&self.write)
+                    .await
+                    .map_err(StoreError::classify)?;
+                    Ok(rows.first().map(|row| row.get(0)))
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use impl_ven_store;
