@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-/// A newly registered provider is found within this time (unknown issuers reload the list).
+/// Tokens of unknown issuers reload the provider list at most this often, so a provider
+/// registered a moment ago is found at once, and a flood of forged issuers costs one query a second.
 const PROVIDERS_RELOAD_EVERY: Duration = Duration::from_secs(1);
 const PROVIDERS_REFRESH_EVERY: Duration = Duration::from_secs(30);
 
@@ -36,6 +37,8 @@ struct Provider {
 struct Providers {
     by_issuer: HashMap<String, Arc<Provider>>,
     loaded_at: Option<Instant>,
+    /// When a token of an unknown issuer last caused a reload.
+    unknown_issuer_reload: Option<Instant>,
 }
 
 pub struct ExternalProviders {
@@ -62,6 +65,7 @@ impl ExternalProviders {
             providers: RwLock::new(Providers {
                 by_issuer: HashMap::new(),
                 loaded_at: None,
+                unknown_issuer_reload: None,
             }),
         })
     }
@@ -157,14 +161,21 @@ impl ExternalProviders {
                 providers.loaded_at,
             )
         };
-        let age = loaded_at.map_or(Duration::MAX, |t| t.elapsed());
-        let reload_after = if found.is_some() {
-            PROVIDERS_REFRESH_EVERY
-        } else {
-            PROVIDERS_RELOAD_EVERY
-        };
-        if age < reload_after {
+        let stale = loaded_at.is_none_or(|t| t.elapsed() >= PROVIDERS_REFRESH_EVERY);
+        if found.is_some() && !stale {
             return Ok(found);
+        }
+        if found.is_none() && !stale {
+            // An unknown issuer may be a provider registered since the last load: reload, but
+            // at most once per interval however many unknown issuers arrive.
+            let mut providers = self.providers.write().unwrap_or_else(|e| e.into_inner());
+            if providers
+                .unknown_issuer_reload
+                .is_some_and(|t| t.elapsed() < PROVIDERS_RELOAD_EVERY)
+            {
+                return Ok(None);
+            }
+            providers.unknown_issuer_reload = Some(Instant::now());
         }
         let records = self
             .store

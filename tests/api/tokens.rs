@@ -662,7 +662,27 @@ async fn behind_a_proxy_the_limit_counts_the_address_the_proxy_saw(backend: Back
     );
 }
 
+/// A provider registered while the server runs is used at once, even right after the provider
+/// list was loaded for another token.
+async fn a_provider_registered_later_is_found_at_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = admin_token(&app).await;
+    let provider = TestProvider::start().await;
+    let token = provider.token(&provider.kid, AUDIENCE, json!({"scope": "read_all"}));
+    // Unknown issuer: 401, and the provider list has just been loaded.
+    assert_eq!(
+        status_with(&app, &token, reqwest::Method::GET, "/programs", None).await,
+        401
+    );
+    register_provider(&app, &admin, "default", &provider.jwks_url).await;
+    assert_eq!(
+        status_with(&app, &token, reqwest::Method::GET, "/programs", None).await,
+        200
+    );
+}
+
 backend_tests!(
+    a_provider_registered_later_is_found_at_once,
     behind_a_proxy_the_limit_counts_the_address_the_proxy_saw,
     a_key_rotated_by_the_cli_is_used_by_every_replica,
     tokens_are_eddsa_and_verify_with_the_published_jwks,
