@@ -194,14 +194,7 @@ macro_rules! impl_report_store {
                 }
 
                 async fn delete_report(&self, tenant: &TenantId, id: &str, ven: Option<&str>) -> StoreResult<Option<String>> {
-                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("DELETE FROM reports WHERE tenant_id = ");
-                    qb.push_bind(tenant.as_str()).push(" AND id = ").push_bind(id);
-                    if let Some(ven) = ven {
-                        qb.push(" AND owner = ").push_bind(ven);
-                    }
-                    qb.push(" RETURNING body");
-                    let rows = qb.build().fetch_all(&self.write).await.map_err(StoreError::classify)?;
-                    Ok(rows.first().map(|row| row.get(0)))
+                    super::delete_body(&self.write, "reports", tenant, id, ven.map(|v| ("owner", v))).await
                 }
             }
         }

@@ -190,6 +190,25 @@ macro_rules! impl_store {
             insert_targets(conn, table, tenant, owner_seq, targets).await
         }
 
+        /// `DELETE … RETURNING body` of one object of the tenant; with `owned_by` (column, value),
+        /// only when that column holds that value (a VEN deleting its own objects).
+        async fn delete_body(
+            pool: &sqlx::Pool<$db>,
+            table: &str,
+            tenant: &TenantId,
+            id: &str,
+            owned_by: Option<(&str, &str)>,
+        ) -> StoreResult<Option<String>> {
+            let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(format!("DELETE FROM {table} WHERE tenant_id = "));
+            qb.push_bind(tenant.as_str()).push(" AND id = ").push_bind(id);
+            if let Some((column, value)) = owned_by {
+                qb.push(format!(" AND {column} = ")).push_bind(value);
+            }
+            qb.push(" RETURNING body");
+            let rows = qb.build().fetch_all(pool).await.map_err(StoreError::classify)?;
+            Ok(rows.first().map(|row| row.get(0)))
+        }
+
         /// Returns the `seq` of the row the statement inserted or updated, if any.
         async fn returning_seq(
             conn: &mut <$db as sqlx::Database>::Connection,
@@ -538,13 +557,7 @@ macro_rules! impl_store {
             }
 
             async fn delete_program(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<String>> {
-                let rows = sqlx::query("DELETE FROM programs WHERE tenant_id = $1 AND id = $2 RETURNING body")
-                    .bind(tenant.as_str())
-                    .bind(id)
-                    .fetch_all(&self.write)
-                    .await
-                    .map_err(StoreError::classify)?;
-                Ok(rows.first().map(|row| row.get(0)))
+                delete_body(&self.write, "programs", tenant, id, None).await
             }
 
             async fn insert_event(&self, tenant: &TenantId, row: &EventRow) -> StoreResult<()> {
@@ -628,13 +641,7 @@ macro_rules! impl_store {
             }
 
             async fn delete_event(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<String>> {
-                let rows = sqlx::query("DELETE FROM events WHERE tenant_id = $1 AND id = $2 RETURNING body")
-                    .bind(tenant.as_str())
-                    .bind(id)
-                    .fetch_all(&self.write)
-                    .await
-                    .map_err(StoreError::classify)?;
-                Ok(rows.first().map(|row| row.get(0)))
+                delete_body(&self.write, "events", tenant, id, None).await
             }
         }
     };

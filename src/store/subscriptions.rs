@@ -92,7 +92,7 @@ macro_rules! impl_subscription_store {
             use crate::store::{
                 Page, StoreError, StoreResult, SubscribedObject, SubscriptionFilter, SubscriptionRow,
             };
-            use sqlx::{QueryBuilder, Row};
+            use sqlx::QueryBuilder;
 
             async fn replace_objects(
                 conn: &mut <$db as sqlx::Database>::Connection,
@@ -227,14 +227,7 @@ macro_rules! impl_subscription_store {
                     id: &str,
                     ven: Option<&str>,
                 ) -> StoreResult<Option<String>> {
-                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("DELETE FROM subscriptions WHERE tenant_id = ");
-                    qb.push_bind(tenant.as_str()).push(" AND id = ").push_bind(id);
-                    if let Some(ven) = ven {
-                        qb.push(" AND owner = ").push_bind(ven);
-                    }
-                    qb.push(" RETURNING body");
-                    let rows = qb.build().fetch_all(&self.write).await.map_err(StoreError::classify)?;
-                    Ok(rows.first().map(|row| row.get(0)))
+                    super::delete_body(&self.write, "subscriptions", tenant, id, ven.map(|v| ("owner", v))).await
                 }
             }
         }

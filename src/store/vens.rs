@@ -210,14 +210,7 @@ macro_rules! impl_ven_store {
                     owner: Option<&str>,
                 ) -> StoreResult<Option<String>> {
                     // Its resources (and all target rows) go with it: ON DELETE CASCADE.
-                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("DELETE FROM vens WHERE tenant_id = ");
-                    qb.push_bind(tenant.as_str()).push(" AND id = ").push_bind(id);
-                    if let Some(owner) = owner {
-                        qb.push(" AND ven_name = ").push_bind(owner);
-                    }
-                    qb.push(" RETURNING body");
-                    let rows = qb.build().fetch_all(&self.write).await.map_err(StoreError::classify)?;
-                    Ok(rows.first().map(|row| row.get(0)))
+                    super::delete_body(&self.write, "vens", tenant, id, owner.map(|v| ("ven_name", v))).await
                 }
 
                 async fn insert_resource(&self, tenant: &TenantId, row: &ResourceRow) -> StoreResult<()> {
