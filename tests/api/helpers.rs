@@ -64,7 +64,12 @@ pub fn postgres_server_url() -> Option<String> {
                 "VTN_TEST_REQUIRE_POSTGRES=1 but neither TEST_DATABASE_URL nor Docker is available"
             );
         }
-        eprintln!("note: PostgreSQL tests skipped (set TEST_DATABASE_URL or start Docker)");
+        // Written past libtest's output capture, so the notice shows in a passing run too.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: PostgreSQL tests skipped (set TEST_DATABASE_URL or start Docker)"
+        );
         None
     })
     .clone()
