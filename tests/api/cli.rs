@@ -155,3 +155,116 @@ async fn the_openapi_document_is_served_and_lists_the_operations() {
     }
     assert_eq!(doc["servers"][0]["url"], "/api/openadr/v1");
 }
+
+/// No secret or token reaches the logs, even at debug level: run the real binary, authenticate
+/// (by Basic and by form), use the token, fail on purpose, and search everything it logged.
+#[tokio::test]
+async fn no_secret_or_token_appears_in_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let secret = "a-bootstrap-secret-to-look-for";
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("logs.db").display()),
+        )
+        .env("VTN_BOOTSTRAP_CLIENT_SECRET", secret)
+        .env("VTN_LOG", "debug")
+        .env("VTN_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}/api/openadr/v1");
+    let http = reqwest::Client::new();
+    let mut token = String::new();
+    for _ in 0..100 {
+        if let Ok(response) = http
+            .post(format!("{base}/auth/token"))
+            .basic_auth("admin", Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+        {
+            token = response.json::<serde_json::Value>().await.unwrap()["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!token.is_empty(), "the server answered");
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "admin"),
+        ("client_secret", secret),
+    ];
+    assert_eq!(
+        http.post(format!("{base}/auth/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let wrong = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "admin"),
+        ("client_secret", "wrong-secret-to-look-for"),
+    ];
+    assert_eq!(
+        http.post(format!("{base}/auth/token"))
+            .form(&wrong)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        http.get(format!("{base}/programs"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let tampered = format!("{token}x");
+    assert_eq!(
+        http.get(format!("{base}/programs"))
+            .bearer_auth(&tampered)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    server.start_kill().unwrap();
+    let output = server.wait_with_output().await.unwrap();
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        logs.contains("/auth/token"),
+        "requests were logged at all: {logs}"
+    );
+    for needle in [
+        secret,
+        "wrong-secret-to-look-for",
+        token.as_str(),
+        token.split('.').nth(2).unwrap(),
+    ] {
+        assert!(
+            !logs.contains(needle),
+            "the logs contain a secret or token ({needle})"
+        );
+    }
+}
