@@ -288,6 +288,60 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "VTN_WORKERS")]
     pub workers: Option<usize>,
+
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// Webhook notifications to subscriptions' callback URLs.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Run the delivery worker in this process. Replicas that should only serve the API turn it
+    /// off; any number of replicas may run it against one PostgreSQL database.
+    #[arg(long, env = "VTN_WEBHOOK_DELIVERY", default_value_t = true, action = clap::ArgAction::Set)]
+    pub webhook_delivery: bool,
+
+    /// Accept plain http:// callback URLs (local demos, tests). Off: https only.
+    #[arg(long, env = "VTN_WEBHOOK_ALLOW_HTTP", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_http: bool,
+
+    /// Call callbacks on loopback, private and link-local addresses. Off by default, so a
+    /// subscription cannot make the server probe its own network (SSRF).
+    #[arg(long, env = "VTN_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+
+    /// Bound on each callback request (connect and response), in seconds.
+    #[arg(long, env = "VTN_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10.0)]
+    pub webhook_timeout_seconds: f64,
+
+    /// Delays between attempts, in seconds (decimals allowed), each varied by ±20 %; a
+    /// notification is tried once more than the list is long. The default follows Svix: 8
+    /// attempts over about 27 hours.
+    #[arg(
+        long,
+        env = "VTN_WEBHOOK_RETRY_SCHEDULE",
+        value_delimiter = ',',
+        default_value = "5,300,1800,7200,18000,36000,36000"
+    )]
+    pub webhook_retry_schedule: Vec<f64>,
+
+    /// Notifications sent at the same time by one process.
+    #[arg(long, env = "VTN_WEBHOOK_CONCURRENCY", default_value_t = 16)]
+    pub webhook_concurrency: usize,
+
+    /// How often the worker looks for work written by other replicas and for retries that are
+    /// due, in milliseconds (work of its own process starts at once).
+    #[arg(long, env = "VTN_WEBHOOK_POLL_MS", default_value_t = 500)]
+    pub webhook_poll_ms: u64,
+
+    /// How long a claimed change or delivery stays leased to a worker before another may take it
+    /// over (a crashed worker's work is redone after this), in seconds. Must exceed the timeout.
+    #[arg(long, env = "VTN_WEBHOOK_LEASE_SECONDS", default_value_t = 60.0)]
+    pub webhook_lease_seconds: f64,
+
+    /// Finished deliveries (and their status) are kept this many hours, then purged.
+    #[arg(long, env = "VTN_WEBHOOK_RETENTION_HOURS", default_value_t = 72)]
+    pub webhook_retention_hours: u64,
 }
 
 #[derive(Debug, Clone, Args)]

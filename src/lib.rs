@@ -5,6 +5,7 @@
 //! - `domain`: wire types and their rules;
 //! - `store`: storage behind one trait, SQLite and PostgreSQL;
 //! - `auth`: secrets, tokens, scope guards;
+//! - `notify`: webhook notifications (outbox fan-out, signed delivery, retries);
 //! - `config`: every setting, read in one place;
 //! - `cli`: the administration commands of the binary;
 //! - `error`: the one error type, mapped to RFC 7807 problems.
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod notify;
 pub mod service;
 pub mod startup;
 pub mod store;

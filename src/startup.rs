@@ -8,6 +8,7 @@ use crate::auth::rate_limit::TokenRateLimits;
 use crate::auth::TokenService;
 use crate::config::ServeArgs;
 use crate::error::ApiError;
+use crate::notify::{self, Webhooks};
 use crate::store::{self, DynStore};
 use crate::telemetry::{self, VtnRootSpan};
 use actix_web::body::MessageBody;
@@ -17,6 +18,7 @@ use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpServer, ResponseError};
 use anyhow::Context;
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing_actix_web::TracingLogger;
 
@@ -28,11 +30,16 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Whether X-Forwarded-For names the client (behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Callback checks for subscriptions.
+    pub webhooks: Arc<Webhooks>,
 }
 
 pub struct Application {
     port: u16,
     server: Server,
+    /// Stops the webhook delivery worker (when this process runs one).
+    stop_worker: tokio::sync::watch::Sender<bool>,
+    worker: Option<tokio::task::JoinHandle<()>>,
     /// The client created on a fresh database, to show its secret once.
     pub bootstrap_client: Option<CreatedClient>,
 }
@@ -67,7 +74,27 @@ impl Application {
         )
         .await
         .context("loading the token signing keys failed")?;
+        let own_hosts = args
+            .public_url
+            .as_deref()
+            .and_then(|u| reqwest::Url::parse(u).ok())
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .into_iter()
+            .collect();
+        let webhooks = Arc::new(Webhooks::new(&args.webhooks, own_hosts)?);
+        let (stop_worker, stop) = tokio::sync::watch::channel(false);
+        let worker = if args.webhooks.webhook_delivery {
+            Some(notify::start_worker(
+                store.clone(),
+                &webhooks,
+                &args.webhooks,
+                stop,
+            )?)
+        } else {
+            None
+        };
         let state = web::Data::new(AppState {
+            webhooks,
             store,
             tokens,
             token_limits: TokenRateLimits::new(
@@ -105,6 +132,8 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            stop_worker,
+            worker,
             bootstrap_client,
         })
     }
@@ -113,9 +142,15 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGINT/SIGTERM, then stops accepting and lets in-flight requests finish.
+    /// Serves until SIGINT/SIGTERM, then stops accepting and lets in-flight requests finish;
+    /// then the delivery worker finishes its sends in flight and releases its leases.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        let _ = self.stop_worker.send(true);
+        if let Some(worker) = self.worker {
+            let _ = worker.await;
+        }
+        served
     }
 }
 

@@ -26,7 +26,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         programs::list, programs::create, programs::get, programs::update, programs::delete,
         events::list, events::create, events::get, events::update, events::delete,
-        crate::api::reports::list, crate::api::reports::create, crate::api::reports::get, crate::api::reports::update, crate::api::reports::delete, crate::api::subscriptions::list, crate::api::subscriptions::create, crate::api::subscriptions::get, crate::api::subscriptions::update, crate::api::subscriptions::delete,
+        crate::api::reports::list, crate::api::reports::create, crate::api::reports::get, crate::api::reports::update, crate::api::reports::delete, crate::api::subscriptions::list, crate::api::subscriptions::create, crate::api::subscriptions::get, crate::api::subscriptions::update, crate::api::subscriptions::delete, crate::api::subscriptions::deliveries, crate::api::subscriptions::secret,
         vens::list, vens::create, vens::get, vens::update, vens::delete, vens::list_resources, vens::create_resource, vens::get_resource, vens::update_resource, vens::delete_resource,
         auth::token, auth::server, health::health, health::ready, keys::jwks, keys::rotate,
         admin::create_tenant, admin::list_tenants, admin::delete_tenant, admin::disable_tenant,
@@ -38,7 +38,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(
         Program, ProgramDescription, Event, Interval, IntervalPeriod, ValuesMap, PayloadDescriptor,
         ReportDescriptor, ObjectType, Problem,
-        crate::domain::report::Report, crate::domain::report::ReportResource, crate::domain::subscription::Subscription, crate::domain::subscription::ObjectOperation, crate::domain::subscription::Operation,
+        crate::domain::report::Report, crate::domain::report::ReportResource, crate::domain::subscription::Subscription, crate::domain::subscription::ObjectOperation, crate::domain::subscription::Operation, crate::domain::subscription::Delivery, crate::domain::subscription::SubscriptionSecret,
         crate::domain::Ven, crate::domain::Resource,
         auth::ClientCredentialResponse, auth::AuthError, auth::AuthServerInfo, auth::ClientCredentialRequest, keys::RotatedKey,
         admin_types::NewTenant, admin_types::Tenant, admin_types::ClientRole, admin_types::NewClient,

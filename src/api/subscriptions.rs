@@ -6,7 +6,9 @@ use super::{created, json_list, ok_json, resource};
 use crate::auth::guard::{ReadVenObjects, WriteSubscriptions};
 use crate::auth::Authorized;
 use crate::domain::common::truncate_for_message;
-use crate::domain::subscription::{object_type_name, parse_object_type, Subscription};
+use crate::domain::subscription::{
+    object_type_name, parse_object_type, Delivery, Subscription, SubscriptionSecret,
+};
 use crate::domain::ObjectType;
 use crate::error::{ApiError, Problem};
 use crate::service::subscriptions;
@@ -26,6 +28,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get))
             .route(web::put().to(update))
             .route(web::delete().to(delete)),
+    )
+    .service(
+        resource("/subscriptions/{subscriptionID}/deliveries", "GET")
+            .route(web::get().to(deliveries)),
+    )
+    .service(
+        resource("/subscriptions/{subscriptionID}/secret", "GET").route(web::get().to(secret)),
     );
 }
 
@@ -116,7 +125,12 @@ pub async fn list(
 /// Create a subscription
 ///
 /// `programID` must name a program of the caller's tenant (400 otherwise). A VEN client must use
-/// its VEN name as `clientName` (400 otherwise). Operations may be spelled `GET`/`POST`/`PUT`/
+/// its VEN name as `clientName` (400 otherwise). Each callback is verified first: the VTN sends
+/// `GET callbackUrl?echo=<random>` (with the entry's bearer token) and the callback must answer
+/// 2xx with that value as its body, or the request gets a 400 naming the reason. Callbacks must
+/// be https and public unless the server allows otherwise. Matching changes are then POSTed to
+/// the callback as 3.0.1 `notification` objects with `Authorization: Bearer <bearerToken>`,
+/// signed (see `GET /subscriptions/{subscriptionID}/secret`). Operations may be spelled `GET`/`POST`/`PUT`/
 /// `DELETE` or `READ`/`CREATE`/`UPDATE`/`DELETE`; they are kept as sent.
 #[utoipa::path(post, path = "/subscriptions", tag = "subscriptions", operation_id = "createSubscription",
     request_body = Subscription,
@@ -133,7 +147,7 @@ pub async fn create(
     ValidJson(subscription): ValidJson<Subscription>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(created(
-        subscriptions::create(&state.store, &caller, subscription).await?,
+        subscriptions::create(&state.store, &state.webhooks, &caller, subscription).await?,
     ))
 }
 
@@ -180,7 +194,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id("subscriptionID", &id)?;
     Ok(ok_json(
-        subscriptions::update(&state.store, &caller, &id, subscription).await?,
+        subscriptions::update(&state.store, &state.webhooks, &caller, &id, subscription).await?,
     ))
 }
 
@@ -205,4 +219,59 @@ pub async fn delete(
     Ok(ok_json(
         subscriptions::delete(&state.store, &caller, &id).await?,
     ))
+}
+
+/// Deliveries of a subscription
+///
+/// The notifications sent (or being retried) to this subscription's callbacks, newest first,
+/// with attempts, last HTTP status and error; paged by `skip` and `limit` (at most 50). Finished
+/// deliveries are kept for the configured retention (72 hours by default). Not part of 3.0.1.
+#[utoipa::path(get, path = "/subscriptions/{subscriptionID}/deliveries", tag = "subscriptions", operation_id = "searchSubscriptionDeliveries",
+    params(("subscriptionID" = String, Path, description = "Object ID of the subscription.", pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128),
+        ("skip" = Option<i32>, Query, description = "Number of records to skip for pagination.", minimum = 0),
+        ("limit" = Option<i32>, Query, description = "Maximum number of records to return (default and maximum 50).", minimum = 0, maximum = 50)),
+    responses(
+        (status = 200, description = "OK.", body = [Delivery]),
+        (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not Found (also for another VEN's subscription).", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oAuth2ClientCredentials" = ["read_all"]), ("oAuth2ClientCredentials" = ["read_ven_objects"]), ("bearerAuth" = [])))]
+pub async fn deliveries(
+    state: web::Data<AppState>,
+    caller: Authorized<ReadVenObjects>,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id("subscriptionID", &id)?;
+    let query = ListQuery::parse(req.query_string(), &["skip", "limit"])?;
+    let list = subscriptions::deliveries(&state.store, &caller, &id, query.page).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Signing secret of a subscription
+///
+/// The secret that signs this subscription's deliveries, for receivers that verify them: the
+/// Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature`, and
+/// Volue's `X-Payload-Signature`. Readable by the subscription's owner and by business logic.
+/// Not part of 3.0.1.
+#[utoipa::path(get, path = "/subscriptions/{subscriptionID}/secret", tag = "subscriptions", operation_id = "getSubscriptionSecret",
+    params(("subscriptionID" = String, Path, description = "Object ID of the subscription.", pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)),
+    responses(
+        (status = 200, description = "OK.", body = SubscriptionSecret),
+        (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not Found (also for another VEN's subscription).", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oAuth2ClientCredentials" = ["read_all"]), ("oAuth2ClientCredentials" = ["read_ven_objects"]), ("bearerAuth" = [])))]
+pub async fn secret(
+    state: web::Data<AppState>,
+    caller: Authorized<ReadVenObjects>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id("subscriptionID", &id)?;
+    let secret = subscriptions::signing_secret(&state.store, &caller, &id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(SubscriptionSecret { secret }))
 }

@@ -166,6 +166,54 @@ impl Validate for Subscription {
     }
 }
 
+/// One notification to one callback, as the subscription's owner sees it (not part of 3.0.1).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = delivery)]
+pub struct Delivery {
+    /// The notification id, sent as `webhook-id` and stable across retries: receivers drop
+    /// repeats by it.
+    pub id: String,
+    #[schema(example = "EVENT")]
+    pub object_type: String,
+    /// `POST`, `PUT` or `DELETE`.
+    #[schema(example = "POST")]
+    pub operation: String,
+    #[serde(rename = "objectID")]
+    pub object_id: String,
+    pub callback_url: String,
+    /// `pending` (not yet delivered; retried at `nextAttemptDateTime`), `delivered`, or
+    /// `failed` (attempts exhausted, or the receiver answered 410 Gone).
+    #[schema(example = "delivered")]
+    pub state: String,
+    pub attempts: i32,
+    /// HTTP status of the last attempt, when the callback answered.
+    pub last_status: Option<i32>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_date_time: DateTime<Utc>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_attempt_date_time: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_attempt_date_time: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub delivered_date_time: Option<DateTime<Utc>>,
+}
+
+/// The secret that signs a subscription's deliveries (not part of 3.0.1).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = subscriptionSecret)]
+pub struct SubscriptionSecret {
+    /// `whsec_` + base64. Standard Webhooks: HMAC-SHA256 keyed by the base64-decoded part, over
+    /// `{webhook-id}.{webhook-timestamp}.{body}`, sent as `webhook-signature: v1,<base64>`.
+    /// Volue: HMAC-SHA256 keyed by this whole string's UTF-8 bytes, over the body, sent as
+    /// `X-Payload-Signature: <base64>`.
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    pub secret: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 //! filters and sorting need. Lists are therefore spliced from stored text without re-parsing.
 //! Every method takes the caller's tenant first: there is no way to ask for another tenant's rows.
 
+mod outbox;
 mod postgres;
 mod reports;
 mod sql;
@@ -16,6 +17,7 @@ use crate::domain::TenantId;
 use async_trait::async_trait;
 use std::sync::Arc;
 
+pub use outbox::*;
 pub use postgres::PostgresStore;
 pub use reports::*;
 pub use sqlite::SqliteStore;
@@ -118,6 +120,31 @@ pub struct AuditRecord {
     pub detail: String,
 }
 
+/// A create, update or delete of an OpenADR object, recorded in the outbox in the write's own
+/// transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    /// Wire name: `PROGRAM`, `EVENT`, …
+    pub object_type: &'a str,
+    /// 3.0.1 spelling: `POST`, `PUT` or `DELETE`.
+    pub operation: &'a str,
+    pub object_id: &'a str,
+    /// Owning VEN name of reports and subscriptions (who besides business logic may see them).
+    pub owner: Option<&'a str>,
+    /// The object as stored (for a delete: as it was).
+    pub body: &'a str,
+}
+
+/// An object table, for the shared delete path.
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectTable {
+    pub table: &'static str,
+    /// Wire name of the object type stored in it.
+    pub object_type: &'static str,
+    /// Whether it has an `owner` column (reports, subscriptions).
+    pub has_owner: bool,
+}
+
 /// `(type, value)` pairs of an object's targets, flattened so they can be indexed.
 pub type TargetPairs = Vec<(String, String)>;
 
@@ -190,7 +217,9 @@ pub struct EventFilter {
 }
 
 #[async_trait]
-pub trait Store: VenStore + ReportStore + SubscriptionStore + Send + Sync + 'static {
+pub trait Store:
+    VenStore + ReportStore + SubscriptionStore + OutboxStore + Send + Sync + 'static
+{
     /// Cheap round trip to the database, for readiness.
     async fn ping(&self) -> StoreResult<()>;
 

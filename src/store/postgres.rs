@@ -9,6 +9,8 @@ pub struct PostgresStore {
     /// Reads and writes share one pool; PostgreSQL handles concurrent writers itself.
     read: PgPool,
     write: PgPool,
+    /// Woken after each committed change, so this process's delivery worker starts at once.
+    signal: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl PostgresStore {
@@ -29,6 +31,7 @@ impl PostgresStore {
         Ok(Self {
             read: pool.clone(),
             write: pool,
+            signal: Default::default(),
         })
     }
 }
@@ -37,3 +40,6 @@ super::sql::impl_store!(PostgresStore, sqlx::Postgres);
 super::vens::impl_ven_store!(PostgresStore, sqlx::Postgres);
 super::reports::impl_report_store!(PostgresStore, sqlx::Postgres);
 super::subscriptions::impl_subscription_store!(PostgresStore, sqlx::Postgres);
+// SQLite has one writer, so a claim is atomic by itself; PostgreSQL workers skip rows another
+// replica is claiming at the same moment instead of waiting for them.
+super::outbox::impl_outbox_store!(PostgresStore, sqlx::Postgres, " FOR UPDATE SKIP LOCKED");

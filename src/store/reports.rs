@@ -130,7 +130,9 @@ macro_rules! impl_report_store {
                         .push_bind(&row.body);
                     qb.push(")");
                     qb.build().execute(&mut *tx).await.map_err(StoreError::classify)?;
+                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "REPORT", operation: "POST", object_id: &row.id, owner: row.owner.as_deref(), body: &row.body }).await?;
                     tx.commit().await.map_err(StoreError::classify)?;
+                    self.signal.notify_one();
                     Ok(ReportWrite::Written)
                 }
 
@@ -189,12 +191,23 @@ macro_rules! impl_report_store {
                     if done.rows_affected() == 0 {
                         return Ok(ReportWrite::Missing);
                     }
+                    // The stored owner, not the caller: a business-logic client may update a VEN's report.
+                    let owner: Option<String> = sqlx::query_scalar("SELECT owner FROM reports WHERE tenant_id = $1 AND id = $2")
+                        .bind(tenant.as_str())
+                        .bind(&row.id)
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .into_iter()
+                        .next()
+                        .flatten();
+                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "REPORT", operation: "PUT", object_id: &row.id, owner: owner.as_deref(), body: &row.body }).await?;
                     tx.commit().await.map_err(StoreError::classify)?;
+                    self.signal.notify_one();
                     Ok(ReportWrite::Written)
                 }
 
                 async fn delete_report(&self, tenant: &TenantId, id: &str, ven: Option<&str>) -> StoreResult<Option<String>> {
-                    super::delete_body(&self.write, "reports", tenant, id, ven.map(|v| ("owner", v))).await
+                    super::delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "reports", object_type: "REPORT", has_owner: true }, tenant, id, ven.map(|v| ("owner", v))).await
                 }
             }
         }

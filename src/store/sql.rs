@@ -190,23 +190,66 @@ macro_rules! impl_store {
             insert_targets(conn, table, tenant, owner_seq, targets).await
         }
 
-        /// `DELETE … RETURNING body` of one object of the tenant; with `owned_by` (column, value),
-        /// only when that column holds that value (a VEN deleting its own objects).
+        /// Records a change of an object in the outbox, inside the caller's transaction: it
+        /// commits or rolls back with the change itself, so no acknowledged write can miss its
+        /// notifications. The notification object is spliced around the stored body.
+        async fn record_change(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            tenant: &TenantId,
+            change: crate::store::Change<'_>,
+        ) -> StoreResult<()> {
+            let notification = format!(
+                r#"{{"objectType":"{}","operation":"{}","object":{}}}"#,
+                change.object_type, change.operation, change.body
+            );
+            sqlx::query(
+                "INSERT INTO changes (tenant_id, object_type, operation, object_id, owner, notification, created_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(tenant.as_str())
+            .bind(change.object_type)
+            .bind(change.operation)
+            .bind(change.object_id)
+            .bind(change.owner)
+            .bind(notification)
+            .bind(chrono::Utc::now().timestamp_millis())
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        /// `DELETE … RETURNING body` of one object of the tenant, with its DELETE change recorded
+        /// in the same transaction; with `owned_by` (column, value), only when that column holds
+        /// that value (a VEN deleting its own objects). Tables with an `owner` column pass
+        /// `has_owner` so the change carries the owner (it decides who may be notified).
         async fn delete_body(
             pool: &sqlx::Pool<$db>,
-            table: &str,
+            signal: &tokio::sync::Notify,
+            kind: crate::store::ObjectTable,
             tenant: &TenantId,
             id: &str,
             owned_by: Option<(&str, &str)>,
         ) -> StoreResult<Option<String>> {
-            let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(format!("DELETE FROM {table} WHERE tenant_id = "));
+            let mut tx = pool.begin().await?;
+            let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(format!("DELETE FROM {} WHERE tenant_id = ", kind.table));
             qb.push_bind(tenant.as_str()).push(" AND id = ").push_bind(id);
             if let Some((column, value)) = owned_by {
                 qb.push(format!(" AND {column} = ")).push_bind(value);
             }
-            qb.push(" RETURNING body");
-            let rows = qb.build().fetch_all(pool).await.map_err(StoreError::classify)?;
-            Ok(rows.first().map(|row| row.get(0)))
+            qb.push(if kind.has_owner { " RETURNING body, owner" } else { " RETURNING body, NULL" });
+            let rows = qb.build().fetch_all(&mut *tx).await.map_err(StoreError::classify)?;
+            let Some(row) = rows.first() else { return Ok(None) };
+            let body: String = row.get(0);
+            let owner: Option<String> = row.get(1);
+            record_change(
+                &mut tx,
+                tenant,
+                crate::store::Change { object_type: kind.object_type, operation: "DELETE", object_id: id, owner: owner.as_deref(), body: &body },
+            )
+            .await?;
+            tx.commit().await.map_err(StoreError::classify)?;
+            signal.notify_one();
+            Ok(Some(body))
         }
 
         /// Returns the `seq` of the row the statement inserted or updated, if any.
@@ -338,7 +381,9 @@ macro_rules! impl_store {
             async fn delete_tenant(&self, tenant: &TenantId) -> StoreResult<bool> {
                 let mut tx = self.write.begin().await?;
                 // Children before parents; target rows go with their owners (ON DELETE CASCADE).
-                for table in ["reports", "subscriptions", "events", "programs", "clients", "identity_providers"] {
+                for table in [
+                    "deliveries", "changes", "reports", "subscriptions", "events", "programs", "clients", "identity_providers",
+                ] {
                     sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1"))
                         .bind(tenant.as_str())
                         .execute(&mut *tx)
@@ -508,7 +553,9 @@ macro_rules! impl_store {
                     .push(") RETURNING seq");
                 let seq = returning_seq(&mut tx, &mut qb).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
                 insert_targets(&mut tx, "program_targets", tenant, seq, &row.targets).await?;
+                record_change(&mut tx, tenant, crate::store::Change { object_type: "PROGRAM", operation: "POST", object_id: &row.id, owner: None, body: &row.body }).await?;
                 tx.commit().await?;
+                self.signal.notify_one();
                 Ok(())
             }
 
@@ -552,12 +599,14 @@ macro_rules! impl_store {
                     return Ok(false);
                 };
                 replace_targets(&mut tx, "program_targets", tenant, seq, &row.targets).await?;
+                record_change(&mut tx, tenant, crate::store::Change { object_type: "PROGRAM", operation: "PUT", object_id: &row.id, owner: None, body: &row.body }).await?;
                 tx.commit().await?;
+                self.signal.notify_one();
                 Ok(true)
             }
 
             async fn delete_program(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<String>> {
-                delete_body(&self.write, "programs", tenant, id, None).await
+                delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "programs", object_type: "PROGRAM", has_owner: false }, tenant, id, None).await
             }
 
             async fn insert_event(&self, tenant: &TenantId, row: &EventRow) -> StoreResult<()> {
@@ -576,7 +625,9 @@ macro_rules! impl_store {
                 qb.push(") RETURNING seq");
                 let seq = returning_seq(&mut tx, &mut qb).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
                 insert_targets(&mut tx, "event_targets", tenant, seq, &row.targets).await?;
+                record_change(&mut tx, tenant, crate::store::Change { object_type: "EVENT", operation: "POST", object_id: &row.id, owner: None, body: &row.body }).await?;
                 tx.commit().await?;
+                self.signal.notify_one();
                 Ok(())
             }
 
@@ -636,12 +687,14 @@ macro_rules! impl_store {
                     return Ok(false);
                 };
                 replace_targets(&mut tx, "event_targets", tenant, seq, &row.targets).await?;
+                record_change(&mut tx, tenant, crate::store::Change { object_type: "EVENT", operation: "PUT", object_id: &row.id, owner: None, body: &row.body }).await?;
                 tx.commit().await?;
+                self.signal.notify_one();
                 Ok(true)
             }
 
             async fn delete_event(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<String>> {
-                delete_body(&self.write, "events", tenant, id, None).await
+                delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "events", object_type: "EVENT", has_owner: false }, tenant, id, None).await
             }
         }
     };

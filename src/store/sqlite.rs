@@ -18,6 +18,8 @@ use std::time::Duration;
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    /// Woken after each committed change, so this process's delivery worker starts at once.
+    signal: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl SqliteStore {
@@ -49,7 +51,11 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .with_context(|| format!("cannot open SQLite database {url} for reading"))?;
-        Ok(Self { read, write })
+        Ok(Self {
+            read,
+            write,
+            signal: Default::default(),
+        })
     }
 }
 
@@ -57,3 +63,6 @@ super::sql::impl_store!(SqliteStore, sqlx::Sqlite);
 super::vens::impl_ven_store!(SqliteStore, sqlx::Sqlite);
 super::reports::impl_report_store!(SqliteStore, sqlx::Sqlite);
 super::subscriptions::impl_subscription_store!(SqliteStore, sqlx::Sqlite);
+// SQLite has one writer, so a claim is atomic by itself; PostgreSQL workers skip rows another
+// replica is claiming at the same moment instead of waiting for them.
+super::outbox::impl_outbox_store!(SqliteStore, sqlx::Sqlite, "");

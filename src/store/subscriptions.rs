@@ -28,6 +28,8 @@ pub struct SubscriptionRow {
     pub owner: Option<String>,
     pub targets: TargetPairs,
     pub objects: Vec<SubscribedObject>,
+    /// Secret that signs deliveries; set on insert only (an update keeps it).
+    pub signing_secret: Option<String>,
     /// The subscription exactly as the API returns it to its owner.
     pub body: String,
 }
@@ -71,6 +73,13 @@ pub trait SubscriptionStore: Send + Sync {
         row: &SubscriptionRow,
         ven: Option<&str>,
     ) -> StoreResult<bool>;
+    /// The signing secret of the subscription (visible to the caller), `None` when missing.
+    async fn subscription_secret(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        ven: Option<&str>,
+    ) -> StoreResult<Option<String>>;
     /// The deleted body, `None` when missing.
     async fn delete_subscription(
         &self,
@@ -92,7 +101,7 @@ macro_rules! impl_subscription_store {
             use crate::store::{
                 Page, StoreError, StoreResult, SubscribedObject, SubscriptionFilter, SubscriptionRow,
             };
-            use sqlx::QueryBuilder;
+            use sqlx::{QueryBuilder, Row};
 
             async fn replace_objects(
                 conn: &mut <$db as sqlx::Database>::Connection,
@@ -126,7 +135,7 @@ macro_rules! impl_subscription_store {
                 async fn insert_subscription(&self, tenant: &TenantId, row: &SubscriptionRow) -> StoreResult<()> {
                     let mut tx = self.write.begin().await?;
                     let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
-                        "INSERT INTO subscriptions (tenant_id, id, program_id, client_name, owner, body) VALUES (",
+                        "INSERT INTO subscriptions (tenant_id, id, program_id, client_name, owner, signing_secret, body) VALUES (",
                     );
                     let mut values = qb.separated(", ");
                     values
@@ -135,6 +144,7 @@ macro_rules! impl_subscription_store {
                         .push_bind(&row.program_id)
                         .push_bind(&row.client_name)
                         .push_bind(row.owner.as_deref())
+                        .push_bind(row.signing_secret.as_deref())
                         .push_bind(&row.body);
                     qb.push(") RETURNING seq");
                     let seq = super::returning_seq(&mut tx, &mut qb)
@@ -142,7 +152,9 @@ macro_rules! impl_subscription_store {
                         .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
                     super::insert_targets(&mut tx, "subscription_targets", tenant, seq, &row.targets).await?;
                     replace_objects(&mut tx, tenant, seq, &row.objects).await?;
+                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "SUBSCRIPTION", operation: "POST", object_id: &row.id, owner: row.owner.as_deref(), body: &row.body }).await?;
                     tx.commit().await.map_err(StoreError::classify)?;
+                    self.signal.notify_one();
                     Ok(())
                 }
 
@@ -211,14 +223,33 @@ macro_rules! impl_subscription_store {
                     if let Some(ven) = ven {
                         qb.push(" AND owner = ").push_bind(ven);
                     }
-                    qb.push(" RETURNING seq");
-                    let Some(seq) = super::returning_seq(&mut tx, &mut qb).await? else {
+                    qb.push(" RETURNING seq, owner");
+                    let rows = qb.build().fetch_all(&mut *tx).await.map_err(StoreError::classify)?;
+                    let Some((seq, owner)) = rows.first().map(|r| (r.get::<i64, _>(0), r.get::<Option<String>, _>(1))) else {
                         return Ok(false);
                     };
                     super::replace_targets(&mut tx, "subscription_targets", tenant, seq, &row.targets).await?;
                     replace_objects(&mut tx, tenant, seq, &row.objects).await?;
+                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "SUBSCRIPTION", operation: "PUT", object_id: &row.id, owner: owner.as_deref(), body: &row.body }).await?;
                     tx.commit().await.map_err(StoreError::classify)?;
+                    self.signal.notify_one();
                     Ok(true)
+                }
+
+                async fn subscription_secret(
+                    &self,
+                    tenant: &TenantId,
+                    id: &str,
+                    ven: Option<&str>,
+                ) -> StoreResult<Option<String>> {
+                    let mut qb: QueryBuilder<'_, $db> =
+                        QueryBuilder::new("SELECT s.signing_secret FROM subscriptions s WHERE s.tenant_id = ");
+                    qb.push_bind(tenant.as_str()).push(" AND s.id = ").push_bind(id);
+                    if let Some(ven) = ven {
+                        qb.push(" AND s.owner = ").push_bind(ven);
+                    }
+                    let rows: Vec<Option<String>> = qb.build_query_scalar().fetch_all(&self.read).await?;
+                    Ok(rows.into_iter().next().flatten())
                 }
 
                 async fn delete_subscription(
@@ -227,7 +258,7 @@ macro_rules! impl_subscription_store {
                     id: &str,
                     ven: Option<&str>,
                 ) -> StoreResult<Option<String>> {
-                    super::delete_body(&self.write, "subscriptions", tenant, id, ven.map(|v| ("owner", v))).await
+                    super::delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "subscriptions", object_type: "SUBSCRIPTION", has_owner: true }, tenant, id, ven.map(|v| ("owner", v))).await
                 }
             }
         }

@@ -136,7 +136,9 @@ macro_rules! impl_ven_store {
                         .await?
                         .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
                     super::insert_targets(&mut tx, "ven_targets", tenant, seq, &row.targets).await?;
+                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "VEN", operation: "POST", object_id: &row.id, owner: None, body: &row.body }).await?;
                     tx.commit().await?;
+                    self.signal.notify_one();
                     Ok(())
                 }
 
@@ -199,7 +201,9 @@ macro_rules! impl_ven_store {
                         return Ok(false);
                     };
                     super::replace_targets(&mut tx, "ven_targets", tenant, seq, &row.targets).await?;
+                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "VEN", operation: "PUT", object_id: &row.id, owner: None, body: &row.body }).await?;
                     tx.commit().await?;
+                    self.signal.notify_one();
                     Ok(true)
                 }
 
@@ -210,7 +214,7 @@ macro_rules! impl_ven_store {
                     owner: Option<&str>,
                 ) -> StoreResult<Option<String>> {
                     // Its resources (and all target rows) go with it: ON DELETE CASCADE.
-                    super::delete_body(&self.write, "vens", tenant, id, owner.map(|v| ("ven_name", v))).await
+                    super::delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "vens", object_type: "VEN", has_owner: false }, tenant, id, owner.map(|v| ("ven_name", v))).await
                 }
 
                 async fn insert_resource(&self, tenant: &TenantId, row: &ResourceRow) -> StoreResult<()> {
@@ -230,7 +234,9 @@ macro_rules! impl_ven_store {
                         .await?
                         .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
                     super::insert_targets(&mut tx, "resource_targets", tenant, seq, &row.targets).await?;
+                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "RESOURCE", operation: "POST", object_id: &row.id, owner: None, body: &row.body }).await?;
                     tx.commit().await?;
+                    self.signal.notify_one();
                     Ok(())
                 }
 
@@ -287,7 +293,9 @@ macro_rules! impl_ven_store {
                         return Ok(false);
                     };
                     super::replace_targets(&mut tx, "resource_targets", tenant, seq, &row.targets).await?;
+                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "RESOURCE", operation: "PUT", object_id: &row.id, owner: None, body: &row.body }).await?;
                     tx.commit().await?;
+                    self.signal.notify_one();
                     Ok(true)
                 }
 
@@ -297,16 +305,28 @@ macro_rules! impl_ven_store {
                     ven_id: &str,
                     id: &str,
                 ) -> StoreResult<Option<String>> {
+                    let mut tx = self.write.begin().await?;
                     let rows = sqlx::query(
                         "DELETE FROM resources WHERE tenant_id = $1 AND ven_id = $2 AND id = $3 RETURNING body",
                     )
                     .bind(tenant.as_str())
                     .bind(ven_id)
                     .bind(id)
-                    .fetch_all(&self.write)
+                    .fetch_all(&mut *tx)
                     .await
                     .map_err(StoreError::classify)?;
-                    Ok(rows.first().map(|row| row.get(0)))
+                    let Some(body) = rows.first().map(|row| row.get::<String, _>(0)) else {
+                        return Ok(None);
+                    };
+                    super::record_change(
+                        &mut tx,
+                        tenant,
+                        crate::store::Change { object_type: "RESOURCE", operation: "DELETE", object_id: id, owner: None, body: &body },
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    self.signal.notify_one();
+                    Ok(Some(body))
                 }
             }
         }

@@ -6,7 +6,7 @@
 //! notice — unless `VTN_TEST_REQUIRE_POSTGRES=1`, which CI sets, makes them fail instead.
 
 use chrono::{DateTime, FixedOffset};
-use openadr3_vtn::config::{DatabaseArgs, LogFormat, ServeArgs};
+use openadr3_vtn::config::{DatabaseArgs, LogFormat, ServeArgs, WebhookArgs};
 use openadr3_vtn::startup::Application;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
@@ -178,7 +178,8 @@ pub struct TestApp {
     pub database_url: String,
     /// Token of the bootstrap business-logic client of tenant `default` (all six 3.0.1 scopes).
     pub token: String,
-    _db: TestDatabase,
+    /// `None` for a replica: the first app owns (and drops) the database.
+    _db: Option<TestDatabase>,
 }
 
 pub fn serve_args(database_url: &str) -> ServeArgs {
@@ -203,6 +204,22 @@ pub fn serve_args(database_url: &str) -> ServeArgs {
         log_format: LogFormat::Text,
         log: "warn".into(),
         workers: Some(1),
+        webhooks: test_webhooks(),
+    }
+}
+
+/// Webhooks on loopback over plain HTTP (the test receiver), with short retries and leases.
+pub fn test_webhooks() -> WebhookArgs {
+    WebhookArgs {
+        webhook_delivery: true,
+        webhook_allow_http: true,
+        webhook_allow_private: true,
+        webhook_timeout_seconds: 2.0,
+        webhook_retry_schedule: vec![0.2, 0.4, 0.8, 1.0, 1.0],
+        webhook_concurrency: 8,
+        webhook_poll_ms: 100,
+        webhook_lease_seconds: 5.0,
+        webhook_retention_hours: 72,
     }
 }
 
@@ -230,10 +247,29 @@ impl TestApp {
             http: reqwest::Client::new(),
             database_url: db.url.clone(),
             token: String::new(),
-            _db: db,
+            _db: Some(db),
         };
         test_app.token = test_app.token_for(ADMIN_ID, ADMIN_SECRET, None).await;
         test_app
+    }
+
+    /// A second server process on this app's database, as another replica would be.
+    pub async fn replica(&self, tweak: impl FnOnce(&mut ServeArgs)) -> TestApp {
+        let mut args = serve_args(&self.database_url);
+        tweak(&mut args);
+        let app = Application::build(&args).await.expect("the replica builds");
+        let root = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let mut replica = Self {
+            base: format!("{root}/api/openadr/v1"),
+            root,
+            http: reqwest::Client::new(),
+            database_url: self.database_url.clone(),
+            token: String::new(),
+            _db: None,
+        };
+        replica.token = replica.token_for(ADMIN_ID, ADMIN_SECRET, None).await;
+        replica
     }
 
     /// A token by the form-body flavour of the client-credentials grant; panics on refusal.

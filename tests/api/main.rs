@@ -2,6 +2,8 @@
 //! Each test module lists its tests in `backend_tests!`, which runs every one on both backends.
 
 mod helpers;
+mod notifications;
+mod receiver;
 
 mod admin;
 mod auth;
@@ -9,6 +11,7 @@ mod cli;
 mod errors;
 mod event_windows;
 mod events;
+mod interop;
 mod programs;
 mod reports;
 mod smoke;

@@ -672,7 +672,7 @@ async fn deleting_a_tenant_deletes_its_reports_and_subscriptions(backend: Backen
     )
     .await;
     let subscription = json!({"programID": program, "clientName": "c", "objectOperations": [
-        {"objects": ["EVENT"], "operations": ["POST"], "callbackUrl": "https://example.com/cb"}]});
+        {"objects": ["EVENT"], "operations": ["POST"], "callbackUrl": crate::receiver::callback_url()}]});
     expect_json(post("/subscriptions", subscription).await, 201).await;
 
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))

@@ -3,6 +3,7 @@
 
 use crate::backend_tests;
 use crate::helpers::*;
+use crate::receiver::callback_url;
 use crate::reports::{call_as, ven_token, VEN_SCOPES};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -30,7 +31,7 @@ async fn program(app: &TestApp, name: &str) -> String {
 fn subscription(program: &str, client: &str, objects: Value) -> Value {
     json!({
         "programID": program, "clientName": client,
-        "objectOperations": [{"objects": objects, "operations": ["POST"], "callbackUrl": "https://example.com/cb"}]
+        "objectOperations": [{"objects": objects, "operations": ["POST"], "callbackUrl": callback_url()}]
     })
 }
 
@@ -41,9 +42,9 @@ fn full_subscription(program: &str) -> Value {
         "programID": program,
         "objectOperations": [
             {"objects": ["PROGRAM", "EVENT"], "operations": ["GET", "POST", "PUT", "DELETE"],
-             "callbackUrl": "https://myserver.com/send/callback/here?x=1", "bearerToken": "NCEJGI9E8ER9802UT9HUG"},
+             "callbackUrl": format!("{}?x=1", callback_url()), "bearerToken": "NCEJGI9E8ER9802UT9HUG"},
             {"objects": ["REPORT", "SUBSCRIPTION", "VEN", "RESOURCE"], "operations": ["READ", "CREATE", "UPDATE", "DELETE"],
-             "callbackUrl": "http://127.0.0.1:9000/hook"}
+             "callbackUrl": callback_url()}
         ],
         "targets": [{"type": "GROUP", "values": ["g1", "g2"]}, {"type": "VEN_NAME", "values": ["VEN-999"]}]
     })
@@ -75,12 +76,13 @@ async fn crud_round_trips_the_full_object(backend: Backend) {
     assert_eq!(listed(&app, "").await, vec![id.clone()]);
 
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let mut replacement = subscription(&program, "VEN-1", json!(["EVENT"]));
+    let expected = subscription(&program, "VEN-1", json!(["EVENT"]));
+    let mut replacement = expected.clone();
     replacement["objectOperations"][0]["bearerToken"] = Value::Null;
     let updated = expect_json(app.put(&path, replacement).await, 200).await;
     assert_eq!(
         without_server_fields(&updated),
-        subscription(&program, "VEN-1", json!(["EVENT"])),
+        expected,
         "a null bearerToken is not echoed"
     );
     assert_eq!(updated["createdDateTime"], created["createdDateTime"]);
@@ -149,7 +151,9 @@ async fn filters_combine_and_page(backend: Backend) {
     two_entries["objectOperations"]
         .as_array_mut()
         .unwrap()
-        .push(json!({"objects": ["REPORT"], "operations": ["CREATE"], "callbackUrl": "https://example.com/2"}));
+        .push(
+            json!({"objects": ["REPORT"], "operations": ["CREATE"], "callbackUrl": callback_url()}),
+        );
     made.push(id_of(
         &expect_json(app.post("/subscriptions", two_entries).await, 201).await,
     ));
