@@ -5,6 +5,7 @@
 //! filters and sorting need. Lists are therefore spliced from stored text without re-parsing.
 //! Every method takes the caller's tenant first: there is no way to ask for another tenant's rows.
 
+mod energy;
 mod postgres;
 mod reports;
 mod sql;
@@ -16,6 +17,7 @@ use crate::domain::TenantId;
 use async_trait::async_trait;
 use std::sync::Arc;
 
+pub use energy::*;
 pub use postgres::PostgresStore;
 pub use reports::*;
 pub use sqlite::SqliteStore;
@@ -190,7 +192,9 @@ pub struct EventFilter {
 }
 
 #[async_trait]
-pub trait Store: VenStore + ReportStore + SubscriptionStore + Send + Sync + 'static {
+pub trait Store:
+    VenStore + ReportStore + SubscriptionStore + EnergyStore + Send + Sync + 'static
+{
     /// Cheap round trip to the database, for readiness.
     async fn ping(&self) -> StoreResult<()>;
 

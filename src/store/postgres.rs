@@ -37,3 +37,4 @@ super::sql::impl_store!(PostgresStore, sqlx::Postgres);
 super::vens::impl_ven_store!(PostgresStore, sqlx::Postgres);
 super::reports::impl_report_store!(PostgresStore, sqlx::Postgres);
 super::subscriptions::impl_subscription_store!(PostgresStore, sqlx::Postgres);
+super::energy::impl_energy_store!(PostgresStore, sqlx::Postgres);

@@ -57,3 +57,4 @@ super::sql::impl_store!(SqliteStore, sqlx::Sqlite);
 super::vens::impl_ven_store!(SqliteStore, sqlx::Sqlite);
 super::reports::impl_report_store!(SqliteStore, sqlx::Sqlite);
 super::subscriptions::impl_subscription_store!(SqliteStore, sqlx::Sqlite);
+super::energy::impl_energy_store!(SqliteStore, sqlx::Sqlite);
