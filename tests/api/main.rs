@@ -6,6 +6,8 @@ mod helpers;
 mod admin;
 mod auth;
 mod cli;
+mod energy_assets;
+mod energy_reports;
 mod errors;
 mod event_windows;
 mod events;
