@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod energy;
 pub mod events;
 pub mod extract;
 pub mod health;
@@ -51,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .configure(vens::routes)
             .configure(reports::routes)
+            .configure(energy::routes)
             .configure(subscriptions::routes)
             .service(resource("/auth/token", "POST").route(web::post().to(auth::token)))
             .route("/openapi.json", web::get().to(openapi_document))

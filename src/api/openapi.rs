@@ -1,11 +1,12 @@
 //! The OpenAPI document, generated from the handlers' annotations (`openadr3-vtn openapi`).
 //! A committed copy lives in `openapi/openapi.json`; a test fails when it drifts.
 
-use super::{admin, auth, events, health, keys, programs, vens, BASE_PATH};
+use super::{admin, auth, energy, events, health, keys, programs, vens, BASE_PATH};
 use crate::domain::admin as admin_types;
 use crate::domain::common::{
     Interval, IntervalPeriod, PayloadDescriptor, ReportDescriptor, ValuesMap,
 };
+use crate::domain::energy as ec;
 use crate::domain::program::ProgramDescription;
 use crate::domain::{Event, ObjectType, Program};
 use crate::error::Problem;
@@ -28,6 +29,10 @@ use utoipa::{Modify, OpenApi};
         events::list, events::create, events::get, events::update, events::delete,
         crate::api::reports::list, crate::api::reports::create, crate::api::reports::get, crate::api::reports::update, crate::api::reports::delete, crate::api::subscriptions::list, crate::api::subscriptions::create, crate::api::subscriptions::get, crate::api::subscriptions::update, crate::api::subscriptions::delete, crate::api::subscriptions::deliveries, crate::api::subscriptions::secret,
         vens::list, vens::create, vens::get, vens::update, vens::delete, vens::list_resources, vens::create_resource, vens::get_resource, vens::update_resource, vens::delete_resource,
+        energy::list_users, energy::create_user, energy::get_user, energy::update_user, energy::delete_user,
+        energy::list_vehicles, energy::create_vehicle, energy::get_vehicle, energy::update_vehicle, energy::delete_vehicle,
+        energy::list_meters, energy::create_meter, energy::get_meter, energy::update_meter, energy::delete_meter,
+        energy::list_resources, energy::create_resource, energy::get_resource, energy::update_resource, energy::delete_resource,
         auth::token, auth::server, health::health, health::ready, keys::jwks, keys::rotate,
         admin::create_tenant, admin::list_tenants, admin::delete_tenant, admin::disable_tenant,
         admin::enable_tenant, admin::create_client, admin::list_clients, admin::delete_client,
@@ -40,6 +45,9 @@ use utoipa::{Modify, OpenApi};
         ReportDescriptor, ObjectType, Problem,
         crate::domain::report::Report, crate::domain::report::ReportResource, crate::domain::subscription::Subscription, crate::domain::subscription::ObjectOperation, crate::domain::subscription::Operation, crate::domain::subscription::Delivery, crate::domain::subscription::SubscriptionSecret,
         crate::domain::Ven, crate::domain::Resource,
+        ec::EcUser, ec::Vehicle, ec::VehicleMetadata, ec::EcResource, ec::ResourceMetadata, ec::ResourceType,
+        ec::Meter, ec::Address, ec::Coordinates, ec::LocationType, ec::ShortReport, ec::EnergyUsagePayload,
+        ec::EnergyPoint, energy::CreateReportBody,
         auth::ClientCredentialResponse, auth::AuthError, auth::AuthServerInfo, auth::ClientCredentialRequest, keys::RotatedKey,
         admin_types::NewTenant, admin_types::Tenant, admin_types::ClientRole, admin_types::NewClient,
         admin_types::Client, admin_types::CreatedClient, admin_types::RotatedSecret,
@@ -51,6 +59,8 @@ use utoipa::{Modify, OpenApi};
         (name = "events", description = "Events: what a program asks VENs to do, and when."),
         (name = "reports", description = "Reports: what VENs report back about events."), (name = "subscriptions", description = "Subscriptions to notifications of changes to objects."),
         (name = "vens", description = "VENs and their resources."),
+        (name = "energy coordination", description = "Energy Coordination API for service providers (VEN clients): \
+                                          users and their vehicles, meters and resources, stored as OpenADR resources of the caller's VEN."),
         (name = "Auth", description = "OAuth2 client-credentials tokens."),
         (name = "admin", description = "Administration by the operator of a hosted VTN: tenants, clients, \
                                           identity providers, signing keys, audit log. Requires the admin scope."),

@@ -130,8 +130,12 @@ pub async fn list(
 ///
 /// `programID` must name a program of the caller's tenant and `eventID` an event of that
 /// program (400 otherwise). A VEN client must use its VEN name as `clientName` (400 otherwise).
+///
+/// A service provider (VEN client) may instead send the Energy Coordination short form
+/// `{eventId, payloads: [{payloadType: "EnergyUsage", …}]}`; it is stored as a standard report of
+/// the event (see the README's "Energy Coordination API").
 #[utoipa::path(post, path = "/reports", tag = "reports", operation_id = "createReport",
-    request_body = Report,
+    request_body = super::energy::CreateReportBody,
     responses(
         (status = 201, description = "Created.", body = Report),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
@@ -142,11 +146,16 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     caller: Authorized<WriteReports>,
-    ValidJson(report): ValidJson<Report>,
+    ValidJson(body): ValidJson<super::energy::AnyReport>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(created(
-        reports::create(&state.store, &caller, report).await?,
-    ))
+    Ok(created(match body.parse()? {
+        super::energy::ReportBody::Standard(report) => {
+            reports::create(&state.store, &caller, report).await?
+        }
+        super::energy::ReportBody::Short(short) => {
+            crate::service::energy::create_short_report(&state.store, &caller, short).await?
+        }
+    }))
 }
 
 /// Get a report by ID

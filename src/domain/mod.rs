@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod common;
+pub mod energy;
 pub mod event;
 pub mod program;
 pub mod report;

@@ -4,6 +4,7 @@
 //! Handlers authorize and parse; these functions decide. Responses are the stored JSON text.
 
 pub mod admin;
+pub mod energy;
 pub mod events;
 pub mod programs;
 pub mod reports;

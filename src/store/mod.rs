@@ -5,6 +5,7 @@
 //! filters and sorting need. Lists are therefore spliced from stored text without re-parsing.
 //! Every method takes the caller's tenant first: there is no way to ask for another tenant's rows.
 
+mod energy;
 mod outbox;
 mod postgres;
 mod reports;
@@ -17,6 +18,7 @@ use crate::domain::TenantId;
 use async_trait::async_trait;
 use std::sync::Arc;
 
+pub use energy::*;
 pub use outbox::*;
 pub use postgres::PostgresStore;
 pub use reports::*;
@@ -218,7 +220,7 @@ pub struct EventFilter {
 
 #[async_trait]
 pub trait Store:
-    VenStore + ReportStore + SubscriptionStore + OutboxStore + Send + Sync + 'static
+    VenStore + ReportStore + SubscriptionStore + OutboxStore + EnergyStore + Send + Sync + 'static
 {
     /// Cheap round trip to the database, for readiness.
     async fn ping(&self) -> StoreResult<()>;

@@ -8,6 +8,8 @@ mod receiver;
 mod admin;
 mod auth;
 mod cli;
+mod energy_assets;
+mod energy_reports;
 mod errors;
 mod event_windows;
 mod events;
