@@ -234,7 +234,23 @@ impl TestApp {
             openadr3_vtn::telemetry::init(LogFormat::Text, "debug");
         }
         let db = TestDatabase::create(backend).await;
-        let mut args = serve_args(&db.url);
+        let url = db.url.clone();
+        Self::start(&url, Some(db), tweak).await
+    }
+
+    /// A second server process on this app's database, as another replica would be.
+    pub async fn replica(&self, tweak: impl FnOnce(&mut ServeArgs)) -> TestApp {
+        Self::start(&self.database_url, None, tweak).await
+    }
+
+    /// Builds and starts a server on `database_url`, and gets the bootstrap client's token.
+    /// `db` is the database the app owns (dropped with it); `None` for a replica.
+    async fn start(
+        database_url: &str,
+        db: Option<TestDatabase>,
+        tweak: impl FnOnce(&mut ServeArgs),
+    ) -> Self {
+        let mut args = serve_args(database_url);
         tweak(&mut args);
         let app = Application::build(&args)
             .await
@@ -245,31 +261,12 @@ impl TestApp {
             base: format!("{root}/api/openadr/v1"),
             root,
             http: reqwest::Client::new(),
-            database_url: db.url.clone(),
+            database_url: database_url.to_owned(),
             token: String::new(),
-            _db: Some(db),
+            _db: db,
         };
         test_app.token = test_app.token_for(ADMIN_ID, ADMIN_SECRET, None).await;
         test_app
-    }
-
-    /// A second server process on this app's database, as another replica would be.
-    pub async fn replica(&self, tweak: impl FnOnce(&mut ServeArgs)) -> TestApp {
-        let mut args = serve_args(&self.database_url);
-        tweak(&mut args);
-        let app = Application::build(&args).await.expect("the replica builds");
-        let root = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
-        let mut replica = Self {
-            base: format!("{root}/api/openadr/v1"),
-            root,
-            http: reqwest::Client::new(),
-            database_url: self.database_url.clone(),
-            token: String::new(),
-            _db: None,
-        };
-        replica.token = replica.token_for(ADMIN_ID, ADMIN_SECRET, None).await;
-        replica
     }
 
     /// A token by the form-body flavour of the client-credentials grant; panics on refusal.
