@@ -312,9 +312,8 @@ async fn short_reports_are_validated(backend: Backend) {
     let payload = ok.to_string();
     for raw in [
         format!(r#"{{"eventId": "{event}", "eventId": "{silent}", "payloads": [{payload}]}}"#),
-        format!(
-            r#"{{"programID": "p", "eventID": "e", "eventID": "f", "clientName": "c", "resources": []}}"#
-        ),
+        r#"{"programID": "p", "eventID": "e", "eventID": "f", "clientName": "c", "resources": []}"#
+            .to_owned(),
     ] {
         let response = app
             .request(reqwest::Method::POST, "/reports", Some(&sp))
