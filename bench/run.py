@@ -13,6 +13,7 @@ Nothing here runs in the test suite: timings belong in a benchmark, not in tests
 
 import argparse
 import base64
+import datetime
 import http.server
 import json
 import os
@@ -239,6 +240,12 @@ def run_size(backend, size, args, tmp):
     seeded = json.loads(sh([str(RELEASE / "vtn-bench-seed"), "--database-url", url,
                             "--events", str(size)]))
     seed_seconds = time.time() - started
+    if backend == "postgres":
+        # A steady-state table: statistics, and the visibility map that index-only scans need
+        # (autovacuum would do the same a little later on a live system).
+        sh(["psql", url, "-qc", "VACUUM ANALYZE"])
+    if args.explain and backend == "postgres":
+        explain(url, seeded)
     server = Server(url, Path(tmp) / f"server-{backend}-{size}.log")
     results = {}
     try:
@@ -299,6 +306,30 @@ def run_size(backend, size, args, tmp):
     return seed_seconds, results
 
 
+def explain(url, seeded):
+    """Query plans of the list scenarios, as the server's list query is shaped."""
+    program = seeded["programs"][0]
+    # The first window of the list_window scenario: 2026-03-01 (UTC), in Unix milliseconds.
+    day_start = int(datetime.datetime(2026, 3, 1, tzinfo=datetime.timezone.utc).timestamp()) * 1000
+    day_end = day_start + 86_400_000
+    page = ("SELECT o.body FROM events o WHERE o.seq IN (SELECT e.seq FROM events e "
+            "WHERE e.tenant_id = 'default' AND e.program_id = '{program}'{more} "
+            "ORDER BY e.seq LIMIT 50 OFFSET {skip}) ORDER BY o.seq")
+    cases = {
+        "list_program": ("", 0),
+        "list_target": (" AND EXISTS (SELECT 1 FROM event_targets t WHERE t.owner_seq = e.seq "
+                        "AND t.target_type = 'GROUP' AND t.target_value IN ('g10'))", 0),
+        "list_window": (f" AND (e.start_ms IS NULL OR e.start_ms < {day_end}) AND "
+                        f"(e.end_ms IS NULL OR e.end_ms > {day_start} OR "
+                        f"(e.end_ms = e.start_ms AND e.start_ms >= {day_start}))", 0),
+        "deep_page": ("", max(seeded["eventsPerProgram"] - 50, 0)),
+    }
+    for name, (more, skip) in cases.items():
+        sql = page.format(program=program, more=more, skip=skip)
+        plan = sh(["psql", url, "-qAtc", f"EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON) {sql}"])
+        print(f"\n-- {name}\n{plan}", file=sys.stderr)
+
+
 def fmt(value, digits=1):
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -321,6 +352,8 @@ def main():
     parser.add_argument("--pg-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--explain", action="store_true",
+                        help="print the PostgreSQL plans of the list queries after seeding")
     args = parser.parse_args()
     args.scenarios = args.scenarios.split(",")
     sizes = [int(s) for s in args.sizes.split(",")]

@@ -34,7 +34,7 @@ fn event(i: usize, program_id: &str, args: &Args) -> serde_json::Value {
     let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap()
         + chrono::TimeDelta::hours((i % 10_000) as i64);
     let mut targets = vec![json!({"type": "GROUP", "values": [format!("g{}", i % args.groups)]})];
-    if i % args.ven_every == 0 {
+    if i.is_multiple_of(args.ven_every) {
         targets.push(json!({"type": "VEN_NAME", "values": ["ven-bench"]}));
     }
     json!({

@@ -687,7 +687,12 @@ macro_rules! impl_store {
             }
 
             async fn list_events(&self, tenant: &TenantId, filter: &EventFilter, page: Page) -> StoreResult<Vec<String>> {
-                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("SELECT e.body FROM events e WHERE e.tenant_id = ");
+                // A deferred join: the subquery finds the page's `seq`s from index columns alone
+                // (see migration 0008), and only the page's rows are read from the table, so a
+                // deep page skips index entries rather than whole rows.
+                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "SELECT o.body FROM events o WHERE o.seq IN (SELECT e.seq FROM events e WHERE e.tenant_id = ",
+                );
                 qb.push_bind(tenant.as_str());
                 if let Some(program_id) = &filter.program_id {
                     qb.push(" AND e.program_id = ").push_bind(program_id.as_str());
@@ -712,6 +717,7 @@ macro_rules! impl_store {
                         .push("))");
                 }
                 push_page(&mut qb, "e", page);
+                qb.push(") ORDER BY o.seq");
                 Ok(qb.build_query_scalar().fetch_all(&self.read).await?)
             }
 
