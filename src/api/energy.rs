@@ -5,19 +5,18 @@
 //!
 //! The short form of `POST /reports` is parsed here too ([`AnyReport`]).
 
-use super::extract::{parse_json, path_id, ListQuery, ValidJson};
+use super::extract::{parse_json, path_id, read_json_body, ListQuery, ValidJson};
 use super::{created, json_list, ok_json, resource};
 use crate::auth::guard::{ReadVenObjects, WriteVens};
 use crate::auth::Authorized;
 use crate::domain::energy::{EcResource, EcUser, Meter, ShortReport, Vehicle};
 use crate::domain::report::Report;
-use crate::domain::validate::{Validate, Violations};
 use crate::domain::ObjectId;
 use crate::error::{ApiError, Problem};
 use crate::service::energy::{self as ec, Asset, AssetKind};
 use crate::startup::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::IntoParams;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -461,13 +460,18 @@ asset_handlers!(
 // ---- reports -----------------------------------------------------------------------------------
 
 /// The body of `POST /reports`: a standard OpenADR report, or the short form `{eventId,
-/// payloads}` (recognised by its `payloads` or `eventId` field).
-#[derive(Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct AnyReport(serde_json::Value);
+/// payloads}` (recognised by its `payloads` or `eventId` field). It keeps the raw bytes so that
+/// the form it is gets parsed from them strictly (a duplicate key is an error, not "last wins").
+pub struct AnyReport(web::Bytes);
 
-impl Validate for AnyReport {
-    fn validate(&self, _: &mut Violations) {}
+impl actix_web::FromRequest for AnyReport {
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let body = read_json_body(req, payload);
+        Box::pin(async move { Ok(AnyReport(body.await?)) })
+    }
 }
 
 /// A standard OpenADR report, or the Energy Coordination short form (documentation only).
@@ -487,15 +491,16 @@ pub enum ReportBody {
 impl AnyReport {
     /// Parses the body as the form it is, with that form's precise errors.
     pub fn parse(self) -> Result<ReportBody, ApiError> {
-        let short = self
-            .0
-            .as_object()
-            .is_some_and(|o| o.contains_key("payloads") || o.contains_key("eventId"));
-        let bytes = serde_json::to_vec(&self.0).map_err(ApiError::internal)?;
+        // Only to tell the forms apart; the form itself is then parsed strictly from the bytes.
+        let short = serde_json::from_slice::<serde_json::Value>(&self.0).is_ok_and(|value| {
+            value
+                .as_object()
+                .is_some_and(|o| o.contains_key("payloads") || o.contains_key("eventId"))
+        });
         if short {
-            parse_json(&bytes).map(ReportBody::Short)
+            parse_json(&self.0).map(ReportBody::Short)
         } else {
-            parse_json(&bytes).map(ReportBody::Standard)
+            parse_json(&self.0).map(ReportBody::Standard)
         }
     }
 }

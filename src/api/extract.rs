@@ -29,48 +29,58 @@ impl<T: DeserializeOwned + Serialize + Validate + 'static> FromRequest for Valid
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req.app_data::<BodyLimit>().map_or(1 << 20, |l| l.0);
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap_or("").to_owned());
-        let declared_length = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
-        Box::pin(async move {
-            if let Some(content_type) = content_type {
-                let essence = content_type
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-                if essence != "application/json" && !essence.ends_with("+json") {
-                    return Err(ApiError::UnsupportedMediaType(format!(
-                        "Content-Type must be application/json, got '{}'",
-                        truncate_for_message(&content_type)
-                    )));
-                }
+        let body = read_json_body(req, payload);
+        Box::pin(async move { parse_json(&body.await?).map(ValidJson) })
+    }
+}
+
+/// Reads a request body that must be JSON: checks the Content-Type and the size limit (declared
+/// and actual), but does not parse it.
+pub fn read_json_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<web::Bytes, ApiError>> {
+    let limit = req.app_data::<BodyLimit>().map_or(1 << 20, |l| l.0);
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("").to_owned());
+    let declared_length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut payload = payload.take();
+    Box::pin(async move {
+        if let Some(content_type) = content_type {
+            let essence = content_type
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            if essence != "application/json" && !essence.ends_with("+json") {
+                return Err(ApiError::UnsupportedMediaType(format!(
+                    "Content-Type must be application/json, got '{}'",
+                    truncate_for_message(&content_type)
+                )));
             }
-            if declared_length.is_some_and(|len| len > limit) {
+        }
+        if declared_length.is_some_and(|len| len > limit) {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| {
+                ApiError::bad_request(format!("could not read the request body: {e}"))
+            })?;
+            if body.len() + chunk.len() > limit {
                 return Err(ApiError::PayloadTooLarge { limit });
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::bad_request(format!("could not read the request body: {e}"))
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge { limit });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            parse_json(&body).map(ValidJson)
-        })
-    }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    })
 }
 
 /// Strict JSON parsing with the path of the first offending field in the message.

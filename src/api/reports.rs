@@ -146,7 +146,7 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     caller: Authorized<WriteReports>,
-    ValidJson(body): ValidJson<super::energy::AnyReport>,
+    body: super::energy::AnyReport,
 ) -> Result<HttpResponse, ApiError> {
     Ok(created(match body.parse()? {
         super::energy::ReportBody::Standard(report) => {

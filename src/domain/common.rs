@@ -8,6 +8,27 @@ use std::sync::LazyLock;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::ToSchema;
 
+/// Timestamps the server assigns: millisecond precision keeps them short and exact in every backend.
+pub fn now() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(3)
+}
+
+/// Flattens `[{type, values}]` into indexed `(type, value)` pairs, without duplicates: the rows of
+/// the target side tables that list filters and VEN visibility match against.
+pub fn target_pairs(targets: &Option<Vec<ValuesMap>>) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for map in targets.iter().flatten() {
+        for value in map.value_texts() {
+            let pair = (map.type_.clone(), value);
+            if !pairs.contains(&pair) {
+                pairs.push(pair);
+            }
+        }
+    }
+    pairs
+}
+
 /// RFC 3339 date-time with its offset, as clients sent it.
 pub type DateTimeOffset = DateTime<FixedOffset>;
 

@@ -2,10 +2,13 @@
 //! meters and resources of a service provider's customers, and the short form of reports.
 //! Field names and enums follow Volue's published API; see the README's "Energy Coordination API".
 
-use super::common::{truncate_for_message, DateTimeOffset, ObjectId};
+use super::common::{now, target_pairs, truncate_for_message, DateTimeOffset, ObjectId, ValuesMap};
 use super::validate::{Validate, Violations};
+use super::{Resource, Ven};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 /// A customer of the service provider. `userId` is chosen by the service provider.
@@ -293,6 +296,115 @@ impl Validate for Meter {
             });
         }
     }
+}
+
+/// Target types the Energy Coordination API manages on resources and on the VEN: a meter's
+/// `meterPointId`, and its `meterId` as the location.
+pub const METER_POINT_ID: &str = "METER_POINT_ID";
+pub const LOCATION_ID: &str = "LOCATION_ID";
+
+/// `METER_POINT_ID` and `LOCATION_ID` targets of these meters (none when there are none).
+fn meter_targets(meters: &[Meter]) -> Vec<ValuesMap> {
+    if meters.is_empty() {
+        return Vec::new();
+    }
+    let points = meters.iter().map(|m| json!(m.meter_point_id)).collect();
+    let locations = meters
+        .iter()
+        .filter_map(|m| m.meter_id.as_ref().map(|id| json!(id.as_str())))
+        .collect();
+    vec![
+        ValuesMap {
+            type_: METER_POINT_ID.into(),
+            values: points,
+        },
+        ValuesMap {
+            type_: LOCATION_ID.into(),
+            values: locations,
+        },
+    ]
+}
+
+/// A stored OpenADR object that the Energy Coordination API rewrites: a VEN (the targets of all
+/// its users' meters) or the resource of a vehicle or resource (its user's meters, its metadata).
+pub trait MeterTargeted: Serialize + DeserializeOwned {
+    fn targets_mut(&mut self) -> &mut Option<Vec<ValuesMap>>;
+    fn attributes_mut(&mut self) -> &mut Option<Vec<ValuesMap>>;
+    fn touch(&mut self, at: DateTime<Utc>);
+}
+
+impl MeterTargeted for Ven {
+    fn targets_mut(&mut self) -> &mut Option<Vec<ValuesMap>> {
+        &mut self.targets
+    }
+    fn attributes_mut(&mut self) -> &mut Option<Vec<ValuesMap>> {
+        &mut self.attributes
+    }
+    fn touch(&mut self, at: DateTime<Utc>) {
+        self.modification_date_time = Some(at);
+    }
+}
+
+impl MeterTargeted for Resource {
+    fn targets_mut(&mut self) -> &mut Option<Vec<ValuesMap>> {
+        &mut self.targets
+    }
+    fn attributes_mut(&mut self) -> &mut Option<Vec<ValuesMap>> {
+        &mut self.attributes
+    }
+    fn touch(&mut self, at: DateTime<Utc>) {
+        self.modification_date_time = Some(at);
+    }
+}
+
+/// A rewritten object: its new body and the rows of its target side table.
+#[derive(Debug)]
+pub struct Rewritten {
+    pub body: String,
+    pub targets: Vec<(String, String)>,
+}
+
+/// The stored `body` with the managed targets of `meters` (stored meter bodies) in place of the
+/// ones it had, its other targets kept, and `attributes` when given; `None` when that changes
+/// nothing. The storage layer calls it inside the write's transaction, with the meters read in
+/// that transaction, so concurrent meter changes of one VEN cannot overwrite each other's targets.
+pub fn with_meter_targets<T: MeterTargeted>(
+    body: &str,
+    meters: &[String],
+    attributes: Option<Vec<ValuesMap>>,
+) -> serde_json::Result<Option<Rewritten>> {
+    let meters: Vec<Meter> = meters
+        .iter()
+        .map(|m| serde_json::from_str(m))
+        .collect::<Result<_, _>>()?;
+    let mut object: T = serde_json::from_str(body)?;
+    let mut targets: Vec<ValuesMap> = object
+        .targets_mut()
+        .iter()
+        .flatten()
+        .filter(|t| t.type_ != METER_POINT_ID && t.type_ != LOCATION_ID)
+        .cloned()
+        .collect();
+    targets.extend(meter_targets(&meters));
+    let targets = (!targets.is_empty()).then_some(targets);
+    let mut changed = false;
+    if *object.targets_mut() != targets {
+        *object.targets_mut() = targets;
+        changed = true;
+    }
+    if let Some(attributes) = attributes.filter(|a| Some(a) != object.attributes_mut().as_ref()) {
+        *object.attributes_mut() = Some(attributes);
+        changed = true;
+    }
+    if !changed {
+        return Ok(None);
+    }
+    object.touch(now());
+    let targets = target_pairs(object.targets_mut());
+    Ok(Some(Rewritten {
+        body: serde_json::to_string(&object)?,
+        targets,
+    }))
 }
 
 /// The short form of a report (Volue's `PostReportRequest`): `{eventId, payloads}`. It is

@@ -299,7 +299,7 @@ impl CallbackPolicy {
 
     /// Sorts a reqwest error into the variants a client can act on. The URL is
     /// dropped from the message (its query may carry a client's token).
-    fn map_error(&self, err: reqwest::Error) -> CallbackError {
+    pub fn map_error(&self, err: reqwest::Error) -> CallbackError {
         let err = err.without_url();
         if chain(&err).any(|e| e.downcast_ref::<RefusedByPolicy>().is_some()) {
             return CallbackError::PrivateAddress;

@@ -5,7 +5,7 @@
 //! has one process. Sends run concurrently up to a limit, each bounded by the callback timeout,
 //! so one slow receiver holds one slot, never the API or the other receivers.
 
-use super::callback::CallbackPolicy;
+use super::callback::{CallbackError, CallbackPolicy};
 use super::fanout::FanOut;
 use super::signing;
 use crate::store::{AttemptOutcome, DeliveryJob, DynStore, StoreResult};
@@ -241,7 +241,7 @@ impl Worker {
             .body(job.notification.clone())
             .send()
             .await
-            .map_err(|e| Failure::transient(None, describe(&e)))?;
+            .map_err(|e| Failure::transient(None, self.policy.map_error(e).to_string()))?;
         let status = response.status();
         if status.is_success() {
             return Ok(status.as_u16() as i32);
@@ -254,29 +254,12 @@ impl Worker {
             .map(Duration::from_secs);
         let mut failure = Failure::transient(
             Some(status.as_u16() as i32),
-            format!("callback answered HTTP {}", status.as_u16()),
+            CallbackError::Status(status.as_u16()).to_string(),
         );
         failure.retry_after = retry_after;
         // 410 Gone: the receiver says this endpoint is no more (Standard Webhooks).
         failure.gone = status == reqwest::StatusCode::GONE;
         Err(failure)
-    }
-}
-
-/// A reqwest error without its URL (a callback URL may carry a credential in its query).
-fn describe(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        "callback did not answer in time".into()
-    } else if error.is_connect() {
-        "could not connect to the callback".into()
-    } else if error.is_redirect() {
-        "callback answered with a redirect, which is not followed".into()
-    } else {
-        let mut text = error.to_string();
-        if let Some(url) = error.url() {
-            text = text.replace(url.as_str(), "<callback>");
-        }
-        text
     }
 }
 

@@ -18,12 +18,12 @@ use crate::domain::energy::{
 use crate::domain::report::{Report, ReportResource};
 use crate::domain::{Event, IsoDuration, ObjectId, Resource, Role, TenantId, Ven};
 use crate::error::ApiError;
-use crate::store::{AssetRow, DynStore, MeterRow, Page, StoreError, VenFilter};
+use crate::store::{
+    AssetOwner, AssetRow, DynStore, EnergyWrite, MeterRow, Page, StoreError, VenFilter,
+};
 use serde_json::{json, Value};
 
-/// Target types the Energy Coordination API manages on resources and on the VEN.
-pub const METER_POINT_ID: &str = "METER_POINT_ID";
-pub const LOCATION_ID: &str = "LOCATION_ID";
+pub use crate::domain::energy::{LOCATION_ID, METER_POINT_ID};
 
 /// The caller's tenant and VEN name. The Energy Coordination API is for service providers,
 /// which are VEN clients; business logic reads the result through the OpenADR endpoints.
@@ -193,32 +193,23 @@ pub async fn update_user(
 }
 
 /// Deletes the user's vehicles and resources (their OpenADR resources), then the user with its
-/// meters, then removes the meters' targets from the VEN.
+/// meters, and removes the meters' targets from the VEN: all in one transaction.
 pub async fn delete_user(
     store: &DynStore,
     p: &Provider<'_>,
     id: &ObjectId,
 ) -> Result<String, ApiError> {
-    require_user(store, p, id).await?;
-    for asset in store
-        .list_assets(p.tenant, p.ven, id.as_str(), None, None)
-        .await?
-    {
-        delete_openadr_resource(store, p, &asset).await?;
-    }
-    let body = store
-        .delete_ec_user(p.tenant, p.ven, id.as_str())
+    store
+        .write_energy(p.tenant, p.ven, EnergyWrite::DeleteUser { id: id.as_str() })
         .await
         .map_err(|e| match e {
-            // An asset was registered meanwhile.
+            // An asset was registered meanwhile (only possible without the VEN's lock).
             StoreError::Reference => ApiError::Conflict(format!(
                 "user '{id}' got a new vehicle or resource while it was being deleted; retry"
             )),
             other => other.into(),
         })?
-        .ok_or_else(|| user_not_found(id.as_str()))?;
-    sync_ven_targets(store, p).await?;
-    Ok(body)
+        .ok_or_else(|| user_not_found(id.as_str()))
 }
 
 // ---- the VEN and targets -----------------------------------------------------------------------
@@ -269,97 +260,6 @@ fn ven_id(ven: &Ven) -> Result<ObjectId, ApiError> {
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("stored VEN without id")))
 }
 
-/// `METER_POINT_ID` and `LOCATION_ID` targets of these meters (none when there are none).
-fn meter_targets(meters: &[String]) -> Result<Vec<ValuesMap>, ApiError> {
-    let mut points = Vec::new();
-    let mut locations = Vec::new();
-    for body in meters {
-        let meter: Meter = from_stored(body)?;
-        points.push(json!(meter.meter_point_id));
-        if let Some(id) = meter.meter_id {
-            locations.push(json!(id.as_str()));
-        }
-    }
-    let mut targets = Vec::new();
-    if !points.is_empty() {
-        targets.push(ValuesMap {
-            type_: METER_POINT_ID.into(),
-            values: points,
-        });
-        targets.push(ValuesMap {
-            type_: LOCATION_ID.into(),
-            values: locations,
-        });
-    }
-    Ok(targets)
-}
-
-/// `existing` without the managed target types, plus `managed`; `None` when empty.
-fn merge_targets(
-    existing: Option<Vec<ValuesMap>>,
-    managed: Vec<ValuesMap>,
-) -> Option<Vec<ValuesMap>> {
-    let mut targets: Vec<ValuesMap> = existing
-        .into_iter()
-        .flatten()
-        .filter(|t| t.type_ != METER_POINT_ID && t.type_ != LOCATION_ID)
-        .collect();
-    targets.extend(managed);
-    (!targets.is_empty()).then_some(targets)
-}
-
-/// Gives the VEN the meter targets of all its users' meters (its other targets are kept).
-async fn sync_ven_targets(store: &DynStore, p: &Provider<'_>) -> Result<(), ApiError> {
-    let meters = store.list_meters(p.tenant, p.ven, None, None).await?;
-    let mut ven = own_ven(store, p).await?;
-    let targets = merge_targets(ven.targets.clone(), meter_targets(&meters)?);
-    if targets != ven.targets {
-        let id = ven_id(&ven)?;
-        ven.targets = targets;
-        super::vens::update_ven(store, p.tenant, Some(p.ven), &id, ven).await?;
-    }
-    Ok(())
-}
-
-/// Gives each vehicle and resource of the user the targets of the user's meters, and the VEN
-/// those of all its users' meters. Idempotent: a failure part-way is repaired by the next change.
-async fn sync_user_targets(
-    store: &DynStore,
-    p: &Provider<'_>,
-    user_id: &str,
-) -> Result<(), ApiError> {
-    let managed = meter_targets(
-        &store
-            .list_meters(p.tenant, p.ven, Some(user_id), None)
-            .await?,
-    )?;
-    let ven_id = ven_id(&own_ven(store, p).await?)?;
-    for asset in store
-        .list_assets(p.tenant, p.ven, user_id, None, None)
-        .await?
-    {
-        let resource_id = ObjectId::parse(&asset.resource_id)
-            .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
-        let mut resource: Resource = from_stored(
-            &super::vens::get_resource(store, p.tenant, Some(p.ven), &ven_id, &resource_id).await?,
-        )?;
-        let targets = merge_targets(resource.targets.clone(), managed.clone());
-        if targets != resource.targets {
-            resource.targets = targets;
-            super::vens::update_resource(
-                store,
-                p.tenant,
-                Some(p.ven),
-                &ven_id,
-                &resource_id,
-                resource,
-            )
-            .await?;
-        }
-    }
-    sync_ven_targets(store, p).await
-}
-
 // ---- meters ------------------------------------------------------------------------------------
 
 fn meter_not_found(user_id: &ObjectId, id: &ObjectId) -> ApiError {
@@ -406,31 +306,26 @@ async fn write_meter(
     meter: &Meter,
     create: bool,
 ) -> Result<String, ApiError> {
+    // The meter's targets go on the VEN: make sure it exists.
+    own_ven(store, p).await?;
     let row = meter_row(user_id, meter)?;
-    let written = if create {
-        store
-            .insert_meter(p.tenant, p.ven, &row)
-            .await
-            .map(|()| true)
+    let write = if create {
+        EnergyWrite::InsertMeter(&row)
     } else {
-        store.update_meter(p.tenant, p.ven, &row).await
+        EnergyWrite::UpdateMeter(&row)
     };
-    let written = written.map_err(|e| match e {
-        StoreError::Duplicate => ApiError::Conflict(format!(
-            "meterPointId: meter point '{}' is already registered",
-            meter.meter_point_id
-        )),
-        StoreError::Reference => user_not_found(user_id.as_str()),
-        other => other.into(),
-    })?;
-    if !written {
-        return Err(meter_not_found(
-            user_id,
-            meter.meter_id.as_ref().unwrap_or(user_id),
-        ));
-    }
-    sync_user_targets(store, p, user_id.as_str()).await?;
-    Ok(row.body)
+    store
+        .write_energy(p.tenant, p.ven, write)
+        .await
+        .map_err(|e| match e {
+            StoreError::Duplicate => ApiError::Conflict(format!(
+                "meterPointId: meter point '{}' is already registered",
+                meter.meter_point_id
+            )),
+            StoreError::Reference => user_not_found(user_id.as_str()),
+            other => other.into(),
+        })?
+        .ok_or_else(|| meter_not_found(user_id, meter.meter_id.as_ref().unwrap_or(user_id)))
 }
 
 pub async fn create_meter(
@@ -496,12 +391,17 @@ pub async fn delete_meter(
     id: &ObjectId,
 ) -> Result<String, ApiError> {
     require_user(store, p, user_id).await?;
-    let body = store
-        .delete_meter(p.tenant, p.ven, user_id.as_str(), id.as_str())
+    store
+        .write_energy(
+            p.tenant,
+            p.ven,
+            EnergyWrite::DeleteMeter {
+                user_id: user_id.as_str(),
+                id: id.as_str(),
+            },
+        )
         .await?
-        .ok_or_else(|| meter_not_found(user_id, id))?;
-    sync_user_targets(store, p, user_id.as_str()).await?;
-    Ok(body)
+        .ok_or_else(|| meter_not_found(user_id, id))
 }
 
 // ---- vehicles and resources --------------------------------------------------------------------
@@ -533,11 +433,16 @@ async fn asset_conflict(store: &DynStore, p: &Provider<'_>, asset: &Asset) -> Re
             asset.vin().unwrap_or_default()
         )
     };
-    Err(ApiError::Conflict(if found.ven_name == p.ven {
+    Err(already_registered(p, &found, what))
+}
+
+/// The 409 for an id or VIN taken by `found`: naming the existing asset when it is the caller's.
+fn already_registered(p: &Provider<'_>, found: &AssetOwner, what: String) -> ApiError {
+    ApiError::Conflict(if found.ven_name == p.ven {
         format!("{what} as {} '{}'", found.kind, found.id)
     } else {
         format!("{what} by another service provider")
-    }))
+    })
 }
 
 pub async fn create_asset(
@@ -549,53 +454,50 @@ pub async fn create_asset(
     require_user(store, p, user_id).await?;
     asset_conflict(store, p, &asset).await?;
     let ven_id = ven_id(&own_ven(store, p).await?)?;
-    let targets = meter_targets(
-        &store
-            .list_meters(p.tenant, p.ven, Some(user_id.as_str()), None)
-            .await?,
+    let resource = super::vens::new_resource(
+        &ven_id,
+        Resource {
+            id: None,
+            created_date_time: None,
+            modification_date_time: None,
+            object_type: None,
+            resource_name: asset.id().to_string(),
+            ven_id: None,
+            attributes: Some(asset.attributes(user_id.as_str())?),
+            // The store gives it the user's meter targets.
+            targets: None,
+        },
     )?;
-    let resource = Resource {
-        id: None,
-        created_date_time: None,
-        modification_date_time: None,
-        object_type: None,
-        resource_name: asset.id().to_string(),
-        ven_id: None,
-        attributes: Some(asset.attributes(user_id.as_str())?),
-        targets: (!targets.is_empty()).then_some(targets),
-    };
-    let created: Resource = from_stored(
-        &super::vens::create_resource(store, p.tenant, Some(p.ven), &ven_id, resource).await?,
-    )?;
-    let resource_id = created.id.clone().unwrap_or_else(ObjectId::new_random);
     let row = AssetRow {
         id: asset.id().to_string(),
         user_id: user_id.to_string(),
         kind: asset.kind().as_str().into(),
         vin: asset.vin().map(str::to_owned),
-        resource_id: resource_id.to_string(),
+        resource_id: resource.id.clone(),
         body: asset.body()?,
     };
-    if let Err(e) = store.insert_asset(p.tenant, p.ven, &row).await {
-        // Undo the resource: a concurrent registration of the same id or VIN won the race.
-        super::vens::delete_resource(store, p.tenant, Some(p.ven), &ven_id, &resource_id).await?;
-        return Err(match e {
-            StoreError::Duplicate => {
-                asset_conflict(store, p, &asset)
-                    .await
-                    .err()
-                    .unwrap_or_else(|| {
-                        ApiError::Conflict(format!(
-                            "{}: already registered",
-                            asset.kind().id_field()
-                        ))
-                    })
-            }
-            StoreError::Reference => user_not_found(user_id.as_str()),
-            other => other.into(),
-        });
+    let written = store
+        .write_energy(
+            p.tenant,
+            p.ven,
+            EnergyWrite::InsertAsset {
+                asset: &row,
+                resource: &resource,
+            },
+        )
+        .await;
+    match written {
+        Ok(_) => Ok(row.body),
+        // A concurrent registration of the same id or VIN won the race.
+        Err(StoreError::Duplicate) => Err(asset_conflict(store, p, &asset)
+            .await
+            .err()
+            .unwrap_or_else(|| {
+                ApiError::Conflict(format!("{}: already registered", asset.kind().id_field()))
+            })),
+        Err(StoreError::Reference) => Err(user_not_found(user_id.as_str())),
+        Err(other) => Err(other.into()),
     }
-    Ok(row.body)
 }
 
 async fn require_asset(
@@ -672,67 +574,35 @@ pub async fn update_asset(
         .filter(|vin| Some(*vin) != existing.vin.as_deref())
     {
         if let Some(found) = store.find_asset(p.tenant, "", Some(vin)).await? {
-            return Err(ApiError::Conflict(if found.ven_name == p.ven {
-                format!(
-                    "metadata.vin: VIN '{vin}' is already registered as {} '{}'",
-                    found.kind, found.id
-                )
-            } else {
-                format!(
-                    "metadata.vin: VIN '{vin}' is already registered by another service provider"
-                )
-            }));
+            return Err(already_registered(
+                p,
+                &found,
+                format!("metadata.vin: VIN '{vin}' is already registered"),
+            ));
         }
     }
-    let ven_id = ven_id(&own_ven(store, p).await?)?;
-    let resource_id = ObjectId::parse(&existing.resource_id)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
-    let mut resource: Resource = from_stored(
-        &super::vens::get_resource(store, p.tenant, Some(p.ven), &ven_id, &resource_id).await?,
-    )?;
-    resource.attributes = Some(asset.attributes(user_id.as_str())?);
-    super::vens::update_resource(
-        store,
-        p.tenant,
-        Some(p.ven),
-        &ven_id,
-        &resource_id,
-        resource,
-    )
-    .await?;
     let row = AssetRow {
         vin: asset.vin().map(str::to_owned),
         body: asset.body()?,
         ..existing
     };
-    let updated = store
-        .update_asset(p.tenant, p.ven, &row)
+    store
+        .write_energy(
+            p.tenant,
+            p.ven,
+            EnergyWrite::UpdateAsset {
+                asset: &row,
+                attributes: asset.attributes(user_id.as_str())?,
+            },
+        )
         .await
         .map_err(|e| match e {
             StoreError::Duplicate => {
                 ApiError::Conflict("metadata.vin: this VIN is already registered".into())
             }
             other => other.into(),
-        })?;
-    if !updated {
-        return Err(asset_not_found(kind, user_id, id));
-    }
-    Ok(row.body)
-}
-
-async fn delete_openadr_resource(
-    store: &DynStore,
-    p: &Provider<'_>,
-    asset: &AssetRow,
-) -> Result<(), ApiError> {
-    let ven_id = ven_id(&own_ven(store, p).await?)?;
-    let resource_id =
-        ObjectId::parse(&asset.resource_id).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
-    match super::vens::delete_resource(store, p.tenant, Some(p.ven), &ven_id, &resource_id).await {
-        // Deleted through /vens meanwhile: the asset row went with it.
-        Ok(_) | Err(ApiError::NotFound(_)) => Ok(()),
-        Err(other) => Err(other),
-    }
+        })?
+        .ok_or_else(|| asset_not_found(kind, user_id, id))
 }
 
 /// Deletes the OpenADR resource, and with it the asset.
@@ -743,9 +613,19 @@ pub async fn delete_asset(
     user_id: &ObjectId,
     id: &ObjectId,
 ) -> Result<String, ApiError> {
-    let asset = require_asset(store, p, kind, user_id, id).await?;
-    delete_openadr_resource(store, p, &asset).await?;
-    Ok(asset.body)
+    require_user(store, p, user_id).await?;
+    store
+        .write_energy(
+            p.tenant,
+            p.ven,
+            EnergyWrite::DeleteAsset {
+                user_id: user_id.as_str(),
+                kind: kind.as_str(),
+                id: id.as_str(),
+            },
+        )
+        .await?
+        .ok_or_else(|| asset_not_found(kind, user_id, id))
 }
 
 // ---- reports in the short form -----------------------------------------------------------------

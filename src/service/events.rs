@@ -47,6 +47,37 @@ pub async fn create(
     Ok(row.body)
 }
 
+/// Bulk load of new events (see [`crate::store::Store::import_events`]): the server assigns
+/// ids and timestamps as for [`create`], but no notification is sent. Returns the new ids.
+pub async fn import(
+    store: &DynStore,
+    tenant: &TenantId,
+    events: Vec<Event>,
+) -> Result<Vec<ObjectId>, ApiError> {
+    let now = now();
+    let mut ids = Vec::with_capacity(events.len());
+    let mut rows = Vec::with_capacity(events.len());
+    for mut event in events {
+        let id = ObjectId::new_random();
+        event.id = Some(id.clone());
+        event.created_date_time = Some(now);
+        event.modification_date_time = Some(now);
+        event.object_type = Some(ObjectType::Event);
+        rows.push(row(&event)?);
+        ids.push(id);
+    }
+    store
+        .import_events(tenant, &rows)
+        .await
+        .map_err(|e| match e {
+            StoreError::Reference => {
+                ApiError::bad_request("programID: a program of the imported events does not exist")
+            }
+            other => other.into(),
+        })?;
+    Ok(ids)
+}
+
 pub async fn get(store: &DynStore, tenant: &TenantId, id: &ObjectId) -> Result<String, ApiError> {
     store
         .get_event(tenant, id.as_str())

@@ -109,7 +109,7 @@ pub(crate) async fn check_program_visible(
     }
 }
 
-/// Like [`check_program_visible`], for the event a VEN client reports on.
+/// For a VEN client: the event it reports on is one it may read (else a 400, as if missing).
 async fn check_event_visible(
     store: &DynStore,
     caller: &Principal,
@@ -134,7 +134,9 @@ pub async fn create(
 ) -> Result<String, ApiError> {
     let ven = ven_of(caller);
     check_client_name(ven, &report.client_name)?;
-    check_program_visible(store, caller, &report.program_id).await?;
+    // The event is what asks for the report: a VEN may report on any event it can read, also
+    // one that targets it in a program it cannot read. The store checks that the event is of
+    // `programID`, so the program needs no visibility check of its own.
     check_event_visible(store, caller, &report.event_id).await?;
     let now = now();
     report.id = Some(ObjectId::new_random());
@@ -178,7 +180,9 @@ pub async fn update(
     let ven = ven_of(caller);
     let existing: Report = from_stored(&get(store, caller, id).await?)?;
     check_client_name(ven, &report.client_name)?;
-    check_program_visible(store, caller, &report.program_id).await?;
+    // The event is what asks for the report: a VEN may report on any event it can read, also
+    // one that targets it in a program it cannot read. The store checks that the event is of
+    // `programID`, so the program needs no visibility check of its own.
     check_event_visible(store, caller, &report.event_id).await?;
     report.id = Some(id.clone());
     report.created_date_time = existing.created_date_time;

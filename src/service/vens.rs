@@ -188,29 +188,37 @@ fn check_ven_id(resource: &Resource, ven_id: &ObjectId) -> Result<(), ApiError> 
     }
 }
 
-pub async fn create_resource(
-    store: &DynStore,
-    tenant: &TenantId,
-    owner: Option<&str>,
+/// A new resource of the VEN, with the fields the server assigns, as it is stored.
+pub(crate) fn new_resource(
     ven_id: &ObjectId,
     mut resource: Resource,
-) -> Result<String, ApiError> {
-    check_ven_id(&resource, ven_id)?;
-    require_ven(store, tenant, owner, ven_id).await?;
+) -> Result<ResourceRow, ApiError> {
     let now = now();
     resource.id = Some(ObjectId::new_random());
     resource.created_date_time = Some(now);
     resource.modification_date_time = Some(now);
     resource.object_type = Some(ObjectType::Resource);
     resource.ven_id = Some(ven_id.clone());
-    let row = resource_row(&resource)?;
+    resource_row(&resource)
+}
+
+pub async fn create_resource(
+    store: &DynStore,
+    tenant: &TenantId,
+    owner: Option<&str>,
+    ven_id: &ObjectId,
+    resource: Resource,
+) -> Result<String, ApiError> {
+    check_ven_id(&resource, ven_id)?;
+    require_ven(store, tenant, owner, ven_id).await?;
+    let row = new_resource(ven_id, resource)?;
     store
         .insert_resource(tenant, &row)
         .await
         .map_err(|e| match e {
             // The VEN was deleted since it was checked.
             StoreError::Reference => ApiError::not_found("VEN", ven_id.as_str()),
-            other => duplicate_resource(&resource.resource_name)(other),
+            other => duplicate_resource(&row.resource_name)(other),
         })?;
     Ok(row.body)
 }

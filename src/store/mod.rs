@@ -293,6 +293,10 @@ pub trait Store:
 
     /// `Reference` when the program does not exist in the tenant.
     async fn insert_event(&self, tenant: &TenantId, row: &EventRow) -> StoreResult<()>;
+    /// Bulk load: inserts many events in one transaction with multi-row statements, and records
+    /// no notifications (an import is not a change anyone subscribed to). For seeding benchmarks
+    /// and migrating from another VTN; `Reference` when a program does not exist.
+    async fn import_events(&self, tenant: &TenantId, rows: &[EventRow]) -> StoreResult<()>;
     async fn get_event(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<String>>;
     async fn list_events(
         &self,

@@ -48,4 +48,4 @@ super::subscriptions::impl_subscription_store!(PostgresStore, sqlx::Postgres);
 // SQLite has one writer, so a claim is atomic by itself; PostgreSQL workers skip rows another
 // replica is claiming at the same moment instead of waiting for them.
 super::outbox::impl_outbox_store!(PostgresStore, sqlx::Postgres, " FOR UPDATE SKIP LOCKED");
-super::energy::impl_energy_store!(PostgresStore, sqlx::Postgres);
+super::energy::impl_energy_store!(PostgresStore, sqlx::Postgres, "BEGIN", " FOR UPDATE");

@@ -651,6 +651,53 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn import_events(&self, tenant: &TenantId, rows: &[EventRow]) -> StoreResult<()> {
+                // 6 binds per event and 4 per target keep each statement far below both backends'
+                // bind limits (SQLite 32766, PostgreSQL 65535).
+                const CHUNK: usize = 1000;
+                let mut tx = self.write.begin().await?;
+                for chunk in rows.chunks(CHUNK) {
+                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
+                        "INSERT INTO events (tenant_id, id, program_id, start_ms, end_ms, body) ",
+                    );
+                    qb.push_values(chunk, |mut values, row| {
+                        values
+                            .push_bind(tenant.as_str())
+                            .push_bind(&row.id)
+                            .push_bind(&row.program_id)
+                            .push_bind(row.start_ms)
+                            .push_bind(row.end_ms)
+                            .push_bind(&row.body);
+                    });
+                    qb.push(" RETURNING id, seq");
+                    let inserted = qb.build().fetch_all(&mut *tx).await.map_err(StoreError::classify)?;
+                    let seqs: std::collections::HashMap<String, i64> =
+                        inserted.iter().map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1))).collect();
+                    let targets: Vec<(i64, &(String, String))> = chunk
+                        .iter()
+                        .flat_map(|row| {
+                            let seq = seqs[&row.id];
+                            row.targets.iter().map(move |t| (seq, t))
+                        })
+                        .collect();
+                    for targets in targets.chunks(CHUNK) {
+                        let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
+                            "INSERT INTO event_targets (tenant_id, owner_seq, target_type, target_value) ",
+                        );
+                        qb.push_values(targets, |mut values, (seq, (target_type, value))| {
+                            values
+                                .push_bind(tenant.as_str())
+                                .push_bind(*seq)
+                                .push_bind(target_type.as_str())
+                                .push_bind(value.as_str());
+                        });
+                        qb.build().execute(&mut *tx).await?;
+                    }
+                }
+                tx.commit().await.map_err(StoreError::classify)?;
+                Ok(())
+            }
+
             async fn get_event(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<String>> {
                 Ok(sqlx::query_scalar("SELECT body FROM events WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.as_str())

@@ -70,4 +70,4 @@ super::subscriptions::impl_subscription_store!(SqliteStore, sqlx::Sqlite);
 // SQLite has one writer, so a claim is atomic by itself; PostgreSQL workers skip rows another
 // replica is claiming at the same moment instead of waiting for them.
 super::outbox::impl_outbox_store!(SqliteStore, sqlx::Sqlite, "");
-super::energy::impl_energy_store!(SqliteStore, sqlx::Sqlite);
+super::energy::impl_energy_store!(SqliteStore, sqlx::Sqlite, "BEGIN IMMEDIATE", "");

@@ -130,6 +130,16 @@ macro_rules! impl_subscription_store {
                 Ok(())
             }
 
+            /// `SELECT {column}` of one subscription of the tenant; with `ven`, only if it owns it.
+            fn one_subscription<'a>(column: &str, tenant: &'a TenantId, id: &'a str, ven: Option<&'a str>) -> QueryBuilder<'a, $db> {
+                let mut qb = QueryBuilder::new(format!("SELECT s.{column} FROM subscriptions s WHERE s.tenant_id = "));
+                qb.push_bind(tenant.as_str()).push(" AND s.id = ").push_bind(id);
+                if let Some(ven) = ven {
+                    qb.push(" AND s.owner = ").push_bind(ven);
+                }
+                qb
+            }
+
             #[async_trait::async_trait]
             impl crate::store::SubscriptionStore for $store {
                 async fn insert_subscription(&self, tenant: &TenantId, row: &SubscriptionRow) -> StoreResult<()> {
@@ -159,13 +169,10 @@ macro_rules! impl_subscription_store {
                 }
 
                 async fn get_subscription(&self, tenant: &TenantId, id: &str, ven: Option<&str>) -> StoreResult<Option<String>> {
-                    let mut qb: QueryBuilder<'_, $db> =
-                        QueryBuilder::new("SELECT s.body FROM subscriptions s WHERE s.tenant_id = ");
-                    qb.push_bind(tenant.as_str()).push(" AND s.id = ").push_bind(id);
-                    if let Some(ven) = ven {
-                        qb.push(" AND s.owner = ").push_bind(ven);
-                    }
-                    let rows: Vec<String> = qb.build_query_scalar().fetch_all(&self.read).await?;
+                    let rows: Vec<String> = one_subscription("body", tenant, id, ven)
+                        .build_query_scalar()
+                        .fetch_all(&self.read)
+                        .await?;
                     Ok(rows.into_iter().next())
                 }
 
@@ -242,13 +249,10 @@ macro_rules! impl_subscription_store {
                     id: &str,
                     ven: Option<&str>,
                 ) -> StoreResult<Option<String>> {
-                    let mut qb: QueryBuilder<'_, $db> =
-                        QueryBuilder::new("SELECT s.signing_secret FROM subscriptions s WHERE s.tenant_id = ");
-                    qb.push_bind(tenant.as_str()).push(" AND s.id = ").push_bind(id);
-                    if let Some(ven) = ven {
-                        qb.push(" AND s.owner = ").push_bind(ven);
-                    }
-                    let rows: Vec<Option<String>> = qb.build_query_scalar().fetch_all(&self.read).await?;
+                    let rows: Vec<Option<String>> = one_subscription("signing_secret", tenant, id, ven)
+                        .build_query_scalar()
+                        .fetch_all(&self.read)
+                        .await?;
                     Ok(rows.into_iter().next().flatten())
                 }
 

@@ -736,6 +736,107 @@ async fn deleting_a_user_leaves_no_orphans(backend: Backend) {
     expect_problem(get_as(&app, &sp, "/users/u1/vehicles/car-1").await, 404).await;
 }
 
+/// Meter writes of one VEN from several requests at once, on two servers sharing the database:
+/// no write undoes another's targets. Each asset ends with all of its user's meter points, and
+/// the VEN with all of them.
+async fn concurrent_meter_writes_keep_every_target(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let other = app.replica(|_| {}).await;
+    let sp = ven_token(&app, "default", "sp1", SP_SCOPES).await;
+    for user in ["u1", "u2"] {
+        expect_json(
+            post_as(&app, &sp, "/users", json!({"userId": user})).await,
+            201,
+        )
+        .await;
+    }
+    expect_json(
+        post_as(
+            &app,
+            &sp,
+            "/users/u1/vehicles",
+            vehicle("car-1", "5YJ3E1EA7KF317000"),
+        )
+        .await,
+        201,
+    )
+    .await;
+    expect_json(
+        post_as(&app, &sp, "/users/u2/resources", tank("tank-1")).await,
+        201,
+    )
+    .await;
+    let writes = (0..16).map(|i| {
+        let server = if i % 2 == 0 { &app } else { &other };
+        let (user, sp) = (if i % 4 < 2 { "u1" } else { "u2" }, sp.clone());
+        async move {
+            post_as(
+                server,
+                &sp,
+                &format!("/users/{user}/meters"),
+                meter(&format!("MP-{i:02}")),
+            )
+            .await
+        }
+    });
+    for response in futures_util::future::join_all(writes).await {
+        expect_json(response, 201).await;
+    }
+    let (ven, _) = openadr_view(&app, "sp1").await;
+    let mut points = target_values(&ven, "METER_POINT_ID");
+    points.sort_by_key(|v| v.to_string());
+    let all: Vec<Value> = (0..16).map(|i| json!(format!("MP-{i:02}"))).collect();
+    assert_eq!(points, all);
+    for (name, user_of) in [("car-1", 0), ("tank-1", 2)] {
+        let mut points = target_values(&resources_named(&app, name).await, "METER_POINT_ID");
+        points.sort_by_key(|v| v.to_string());
+        let expected: Vec<Value> = (0..16)
+            .filter(|i| i % 4 / 2 == user_of / 2)
+            .map(|i| json!(format!("MP-{i:02}")))
+            .collect();
+        assert_eq!(points, expected, "{name}");
+    }
+    // Events aimed at any of them are visible to the provider.
+    let program = app.create_program("p", Value::Null).await;
+    let event = app
+        .create_event(json!({"programID": id_of(&program), "intervals": [],
+                              "targets": [{"type": "METER_POINT_ID", "values": ["MP-15"]}]}))
+        .await;
+    let listed = expect_json(get_as(&app, &sp, "/events").await, 200).await;
+    assert_eq!(ids(&listed), vec![id_of(&event)]);
+}
+
+/// The same vehicle registered by two requests at once: one 201, one 409 naming it, and exactly
+/// one OpenADR resource for it (no half-written registration is left behind).
+async fn racing_registrations_leave_one_asset(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let sp = ven_token(&app, "default", "sp1", SP_SCOPES).await;
+    expect_json(
+        post_as(&app, &sp, "/users", json!({"userId": "u1"})).await,
+        201,
+    )
+    .await;
+    for round in 0..4 {
+        let id = format!("car-{round}");
+        let vin = format!("5YJ3E1EA7KF31700{round}");
+        let (a, b) = tokio::join!(
+            post_as(&app, &sp, "/users/u1/vehicles", vehicle(&id, &vin)),
+            post_as(&app, &sp, "/users/u1/vehicles", vehicle(&id, &vin)),
+        );
+        let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [201, 409], "{id}");
+        let (_, resources) = openadr_view(&app, "sp1").await;
+        let named = resources
+            .iter()
+            .filter(|r| r["resourceName"] == id.as_str())
+            .count();
+        assert_eq!(named, 1, "{id}");
+    }
+    let vehicles = expect_json(get_as(&app, &sp, "/users/u1/vehicles").await, 200).await;
+    assert_eq!(vehicles.as_array().unwrap().len(), 4);
+}
+
 async fn resources_named(app: &TestApp, name: &str) -> Value {
     let (_, resources) = openadr_view(app, "sp1").await;
     resources
@@ -752,4 +853,6 @@ backend_tests!(
     meters_validated_unique_and_targeted,
     resources_validated_and_other_metadata_kept,
     deleting_a_user_leaves_no_orphans,
+    concurrent_meter_writes_keep_every_target,
+    racing_registrations_leave_one_asset,
 );

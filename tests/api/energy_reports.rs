@@ -7,10 +7,15 @@ use crate::helpers::*;
 use crate::vens::ven_token;
 use serde_json::{json, Value};
 
-/// An event of a new program aimed at meter point `mp`, asking for USAGE reports when `reports`.
+/// An event aimed at meter point `mp`, asking for USAGE reports when `reports`. Its program, as
+/// in the README's walkthrough, targets a group the service provider is not in: the event alone
+/// is what the provider sees and reports on.
 async fn event_for_meter_point(app: &TestApp, mp: &str, reports: bool) -> Value {
     let program = app
-        .create_program(&format!("ec-{mp}-{reports}"), Value::Null)
+        .create_program(
+            &format!("ec-{mp}-{reports}"),
+            json!([{"type": "GROUP", "values": ["g1"]}]),
+        )
         .await;
     let mut event = event_at(&id_of(&program), "2026-12-01T17:00:00Z", Some("PT1H"), 2);
     event["targets"] = json!([{"type": "METER_POINT_ID", "values": [mp]}]);
@@ -303,6 +308,24 @@ async fn short_reports_are_validated(backend: Backend) {
         detail.starts_with("resources[0].intervals[0].id:"),
         "{detail}"
     );
+    // A key given twice is refused in either form, never read as "the last one wins".
+    let payload = ok.to_string();
+    for raw in [
+        format!(r#"{{"eventId": "{event}", "eventId": "{silent}", "payloads": [{payload}]}}"#),
+        r#"{"programID": "p", "eventID": "e", "eventID": "f", "clientName": "c", "resources": []}"#
+            .to_owned(),
+    ] {
+        let response = app
+            .request(reqwest::Method::POST, "/reports", Some(&sp))
+            .header("Content-Type", "application/json")
+            .body(raw.clone())
+            .send()
+            .await
+            .unwrap();
+        let detail = expect_problem(response, 400).await;
+        assert!(detail.contains("duplicate field"), "{raw}: {detail}");
+    }
+    assert_eq!(expect_json(app.get("/reports").await, 200).await, json!([]));
 }
 
 /// An event aimed at a meter point registered through `/users/{id}/meters` is delivered by

@@ -534,6 +534,11 @@ async fn a_ven_reports_only_on_programs_and_events_it_may_read(backend: Backend)
     event["targets"] = for_b;
     let hidden_event = id_of(&app.create_event(event).await);
 
+    // An event aimed at ven-a in that same hidden program.
+    let mut for_a = event_at(&hidden, "2026-12-01T17:00:00Z", Some("PT1H"), 1);
+    for_a["targets"] = json!([{"type": "VEN_NAME", "values": ["ven-a"]}]);
+    let for_a = id_of(&app.create_event(for_a).await);
+
     let post = |body: Value| call_as(&app, &ven_a, Method::POST, "/reports", Some(body));
     assert_eq!(
         expect_problem(
@@ -541,8 +546,11 @@ async fn a_ven_reports_only_on_programs_and_events_it_may_read(backend: Backend)
             400
         )
         .await,
-        format!("programID: program '{hidden}' does not exist")
+        format!("eventID: event '{in_hidden}' does not exist")
     );
+    // The event is what asks for the report: one that ven-a may read can be reported on, even
+    // though its program is hidden from ven-a.
+    let own = id_of(&expect_json(post(minimal_report(&hidden, &for_a, "ven-a")).await, 201).await);
     assert_eq!(
         expect_problem(
             post(minimal_report(&open, &hidden_event, "ven-a")).await,
@@ -558,7 +566,8 @@ async fn a_ven_reports_only_on_programs_and_events_it_may_read(backend: Backend)
         201,
     )
     .await;
-    assert!(listed_as(&app, &ven_a, "").await.is_empty());
+    // ven-a lists its own report only, not the one business logic wrote for it.
+    assert_eq!(listed_as(&app, &ven_a, "").await, vec![own]);
 }
 
 async fn scopes_decide_who_reads_and_writes(backend: Backend) {
