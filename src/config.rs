@@ -289,6 +289,15 @@ pub struct ServeArgs {
     #[arg(long, env = "VTN_WORKERS")]
     pub workers: Option<usize>,
 
+    /// Serve Prometheus metrics at GET /metrics (at the root, beside /health and /ready).
+    #[arg(long, env = "VTN_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metrics: bool,
+
+    /// When set, GET /metrics requires `Authorization: Bearer <this token>`; unset, it is open
+    /// to whoever reaches the port (keep it off the public ingress, as the chart does).
+    #[arg(long, env = "VTN_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     #[command(flatten)]
     pub webhooks: WebhookArgs,
 }

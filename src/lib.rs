@@ -8,7 +8,8 @@
 //! - `notify`: webhook notifications (outbox fan-out, signed delivery, retries);
 //! - `config`: every setting, read in one place;
 //! - `cli`: the administration commands of the binary;
-//! - `error`: the one error type, mapped to RFC 7807 problems.
+//! - `error`: the one error type, mapped to RFC 7807 problems;
+//! - `monitoring`: Prometheus metrics (`/metrics`); `telemetry`: logs and request ids.
 
 pub mod api;
 pub mod auth;
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod monitoring;
 pub mod notify;
 pub mod service;
 pub mod startup;

@@ -8,6 +8,7 @@ use crate::auth::rate_limit::TokenRateLimits;
 use crate::auth::TokenService;
 use crate::config::ServeArgs;
 use crate::error::ApiError;
+use crate::monitoring::{self, MetricsToken};
 use crate::notify::{self, Webhooks};
 use crate::store::{self, DynStore};
 use crate::telemetry::{self, VtnRootSpan};
@@ -109,6 +110,12 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", args.bind))?;
         let port = listener.local_addr()?.port();
         let max_body = args.max_body_bytes;
+        let metrics_enabled = args.metrics;
+        if metrics_enabled {
+            // Installed before the first request, so every request is counted.
+            let _ = monitoring::handle();
+        }
+        let metrics_token = MetricsToken(args.metrics_token.clone().filter(|t| !t.is_empty()));
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -118,11 +125,18 @@ impl Application {
                     web::PathConfig::default()
                         .error_handler(|err, _| ApiError::bad_request(err.to_string()).into()),
                 )
+                .app_data(metrics_token.clone())
                 .configure(api::configure)
+                .configure(|cfg| {
+                    if metrics_enabled {
+                        cfg.route("/metrics", web::get().to(monitoring::metrics_endpoint));
+                    }
+                })
                 .default_service(web::to(api::not_found))
                 .wrap(from_fn(crate::auth::guard::authenticate))
                 .wrap(ErrorHandlers::new().default_handler(problem_backstop))
                 .wrap(from_fn(telemetry::echo_request_id))
+                .wrap(from_fn(monitoring::record_http))
                 .wrap(TracingLogger::<VtnRootSpan>::new())
         })
         .listen(listener)?;

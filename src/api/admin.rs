@@ -109,6 +109,8 @@ pub async fn create_tenant(
 }
 
 /// List tenants
+///
+/// Every tenant with its enabled state and creation time, oldest first.
 #[utoipa::path(get, path = "/admin/tenants", tag = "admin", operation_id = "listTenants",
     responses(
         (status = 200, description = "OK, by id.", body = [Tenant]),
@@ -168,6 +170,8 @@ pub async fn disable_tenant(
 }
 
 /// Enable a tenant
+///
+/// Its clients get tokens again; recorded in the audit log.
 #[utoipa::path(post, path = "/admin/tenants/{tenantId}/enable", tag = "admin", operation_id = "enableTenant",
     params(("tenantId" = String, Path, description = "Tenant id.")),
     responses(
@@ -336,6 +340,8 @@ pub async fn create_identity_provider(
 }
 
 /// List identity providers
+///
+/// The registered external identity providers, optionally of one tenant (`tenant` query).
 #[utoipa::path(get, path = "/admin/identity-providers", tag = "admin", operation_id = "listIdentityProviders",
     params(("tenant" = Option<String>, Query, description = "Only the providers of this tenant.")),
     responses(

@@ -129,6 +129,8 @@ pub async fn create_user(
 }
 
 /// Get a user
+///
+/// A user of the calling service provider; other providers' users are a 404.
 #[utoipa::path(get, path = "/users/{userId}", tag = "energy coordination", operation_id = "getUser",
     params(("userId" = String, Path, description = "The user.")),
     responses((status = 200, description = "OK.", body = EcUser),
@@ -189,6 +191,8 @@ pub async fn delete_user(
 // ---- meters ----------------------------------------------------------------------------------
 
 /// Search a user's meters
+///
+/// The user's meters in creation order, paged by `skip` and `limit`.
 #[utoipa::path(get, path = "/users/{userId}/meters", tag = "energy coordination", operation_id = "searchMeters",
     params(("userId" = String, Path, description = "The user."), PageParams),
     responses((status = 200, description = "OK.", body = [Meter]),
@@ -235,6 +239,8 @@ pub async fn create_meter(
 }
 
 /// Get a meter
+///
+/// One meter of the user, by the `meterId` the server assigned.
 #[utoipa::path(get, path = "/users/{userId}/meters/{meterId}", tag = "energy coordination", operation_id = "getMeter",
     params(("userId" = String, Path, description = "The user."), ("meterId" = String, Path, description = "The meter.")),
     responses((status = 200, description = "OK.", body = Meter),
@@ -252,6 +258,9 @@ pub async fn get_meter(
 }
 
 /// Replace a meter
+///
+/// The meter's targets on the user's vehicles and resources and on the VEN follow the new
+/// `meterPointId`.
 #[utoipa::path(put, path = "/users/{userId}/meters/{meterId}", tag = "energy coordination", operation_id = "updateMeter",
     params(("userId" = String, Path, description = "The user."), ("meterId" = String, Path, description = "The meter.")),
     request_body = Meter,
@@ -274,6 +283,9 @@ pub async fn update_meter(
 }
 
 /// Delete a meter
+///
+/// Removes its targets from the user's vehicles and resources and the VEN; returns the deleted
+/// meter.
 #[utoipa::path(delete, path = "/users/{userId}/meters/{meterId}", tag = "energy coordination", operation_id = "deleteMeter",
     params(("userId" = String, Path, description = "The user."), ("meterId" = String, Path, description = "The meter.")),
     responses((status = 200, description = "OK.", body = Meter),
@@ -300,6 +312,8 @@ macro_rules! asset_handlers {
      $list_op:literal, $create_op:literal, $get_op:literal, $update_op:literal, $delete_op:literal) => {
         #[doc = concat!("Search a user's ", $tag_name, "s")]
         #[utoipa::path(get, path = concat!("/users/{userId}/", $segment), tag = "energy coordination", operation_id = $list_op,
+            summary = concat!("Search a user's ", $tag_name, "s"),
+            description = concat!("The user's ", $tag_name, "s in creation order, paged by `skip` and `limit`."),
             params(("userId" = String, Path, description = "The user."), PageParams),
             responses((status = 200, description = "OK.", body = [$body]),
                 (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
@@ -323,6 +337,7 @@ macro_rules! asset_handlers {
         /// targets. The id (and a vehicle's VIN) is registered once per tenant: 409 naming the
         /// existing id otherwise.
         #[utoipa::path(post, path = concat!("/users/{userId}/", $segment), tag = "energy coordination", operation_id = $create_op,
+            summary = concat!("Register a ", $tag_name),
             params(("userId" = String, Path, description = "The user.")),
             request_body = $body,
             responses((status = 201, description = "Created.", body = $body),
@@ -343,6 +358,8 @@ macro_rules! asset_handlers {
 
         #[doc = concat!("Get a ", $tag_name)]
         #[utoipa::path(get, path = concat!("/users/{userId}/", $segment, "/{", $param, "}"), tag = "energy coordination", operation_id = $get_op,
+            summary = concat!("Get a ", $tag_name),
+            description = concat!("One ", $tag_name, " of the user, by its id; other providers' are a 404."),
             params(("userId" = String, Path, description = "The user."), ($param = String, Path, description = "The id.")),
             responses((status = 200, description = "OK.", body = $body),
                 (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
@@ -362,6 +379,7 @@ macro_rules! asset_handlers {
         ///
         /// The id is fixed: the body must repeat it. The OpenADR resource's attributes follow.
         #[utoipa::path(put, path = concat!("/users/{userId}/", $segment, "/{", $param, "}"), tag = "energy coordination", operation_id = $update_op,
+            summary = concat!("Replace a ", $tag_name, "'s metadata"),
             params(("userId" = String, Path, description = "The user."), ($param = String, Path, description = "The id.")),
             request_body = $body,
             responses((status = 200, description = "OK.", body = $body),
@@ -384,6 +402,7 @@ macro_rules! asset_handlers {
         ///
         /// Deletes its OpenADR resource; returns the deleted object.
         #[utoipa::path(delete, path = concat!("/users/{userId}/", $segment, "/{", $param, "}"), tag = "energy coordination", operation_id = $delete_op,
+            summary = concat!("Delete a ", $tag_name),
             params(("userId" = String, Path, description = "The user."), ($param = String, Path, description = "The id.")),
             responses((status = 200, description = "OK.", body = $body),
                 (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),

@@ -33,7 +33,7 @@ use utoipa::{Modify, OpenApi};
         energy::list_vehicles, energy::create_vehicle, energy::get_vehicle, energy::update_vehicle, energy::delete_vehicle,
         energy::list_meters, energy::create_meter, energy::get_meter, energy::update_meter, energy::delete_meter,
         energy::list_resources, energy::create_resource, energy::get_resource, energy::update_resource, energy::delete_resource,
-        auth::token, auth::server, health::health, health::ready, keys::jwks, keys::rotate,
+        auth::token, auth::server, health::health, health::ready, crate::monitoring::metrics_endpoint, keys::jwks, keys::rotate,
         admin::create_tenant, admin::list_tenants, admin::delete_tenant, admin::disable_tenant,
         admin::enable_tenant, admin::create_client, admin::list_clients, admin::delete_client,
         admin::rotate_secret, admin::disable_client, admin::enable_client,
@@ -42,7 +42,7 @@ use utoipa::{Modify, OpenApi};
     ),
     components(schemas(
         Program, ProgramDescription, Event, Interval, IntervalPeriod, ValuesMap, PayloadDescriptor,
-        ReportDescriptor, ObjectType, Problem,
+        ReportDescriptor, ObjectType, Problem, crate::domain::common::Point, Notification,
         crate::domain::report::Report, crate::domain::report::ReportResource, crate::domain::subscription::Subscription, crate::domain::subscription::ObjectOperation, crate::domain::subscription::Operation, crate::domain::subscription::Delivery, crate::domain::subscription::SubscriptionSecret,
         crate::domain::Ven, crate::domain::Resource,
         ec::EcUser, ec::Vehicle, ec::VehicleMetadata, ec::EcResource, ec::ResourceMetadata, ec::ResourceType,
@@ -64,10 +64,43 @@ use utoipa::{Modify, OpenApi};
         (name = "Auth", description = "OAuth2 client-credentials tokens."),
         (name = "admin", description = "Administration by the operator of a hosted VTN: tenants, clients, \
                                           identity providers, signing keys, audit log. Requires the admin scope."),
-        (name = "operations", description = "Liveness and readiness, outside the API base path."),
+        (name = "operations", description = "Liveness, readiness and metrics, outside the API base path."),
     ),
 )]
 pub struct ApiDoc;
+
+/// What a webhook receives when an object it subscribed to changes (3.0.1 `notification`),
+/// POSTed as JSON to the subscription's callback URL. Documentation only: the outbox writes it.
+#[derive(utoipa::ToSchema)]
+#[schema(as = notification, example = json!({"objectType": "EVENT", "operation": "POST",
+    "object": {"id": "event-1", "programID": "program-1", "intervals": []}}))]
+#[allow(dead_code, non_snake_case)]
+pub struct Notification {
+    /// The type of `object`.
+    objectType: ObjectType,
+    /// `POST`, `PUT` or `DELETE` (the 3.0.1 spelling, whichever spelling the subscription used).
+    operation: crate::domain::subscription::Operation,
+    /// The object as created, changed or (for `DELETE`) as it was.
+    #[schema(schema_with = notification_object)]
+    object: serde_json::Value,
+}
+
+fn notification_object() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{OneOfBuilder, Schema};
+    use utoipa::openapi::Ref;
+    let mut one_of = OneOfBuilder::new();
+    for name in [
+        "program",
+        "report",
+        "event",
+        "subscription",
+        "ven",
+        "resource",
+    ] {
+        one_of = one_of.item(Ref::from_schema_name(name));
+    }
+    Schema::OneOf(one_of.build())
+}
 
 struct Security;
 
@@ -75,7 +108,7 @@ impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         openapi.servers = Some(vec![Server::new(BASE_PATH)]);
         // Probes live at the root, outside the API base path.
-        for probe in ["/health", "/ready", "/.well-known/jwks.json"] {
+        for probe in ["/health", "/ready", "/metrics", "/.well-known/jwks.json"] {
             if let Some(item) = openapi.paths.paths.get_mut(probe) {
                 item.servers = Some(vec![Server::new("/")]);
             }
@@ -133,8 +166,9 @@ pub fn openapi_json() -> String {
     json
 }
 
-/// Every operation that needs a token can answer 401 (no valid token) and 403 (scope missing):
-/// added here once instead of in each handler's annotation.
+/// Every operation that needs a token can answer 401 (no valid token) and 403 (scope missing),
+/// and every operation 500 (an unexpected failure, logged with the problem's `instance`): added
+/// here once instead of in each handler's annotation.
 fn add_authorization_problems(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let problem = |description: &str| {
@@ -157,15 +191,19 @@ fn add_authorization_problems(openapi: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
             if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
-                let responses = &mut operation.responses.responses;
                 responses
                     .entry("401".into())
-                    .or_insert_with(|| problem("Unauthorized.").into());
-                responses
-                    .entry("403".into())
-                    .or_insert_with(|| problem("Forbidden.").into());
+                    .or_insert_with(|| problem("Unauthorized: no valid bearer token.").into());
+                responses.entry("403".into()).or_insert_with(|| {
+                    problem("Forbidden: the token lacks the scope this operation needs.").into()
+                });
             }
+            responses.entry("500".into()).or_insert_with(|| {
+                problem("Internal Server Error: an unexpected failure, logged under the problem's `instance`.")
+                    .into()
+            });
         }
     }
 }

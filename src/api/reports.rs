@@ -159,6 +159,8 @@ pub async fn create(
 }
 
 /// Get a report by ID
+///
+/// A VEN client gets only its own reports; any other id is a 404, as if it did not exist.
 #[utoipa::path(get, path = "/reports/{reportID}", tag = "reports", operation_id = "searchReportsByReportID",
     params(("reportID" = String, Path, description = "Object ID of the report.", pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)),
     responses(

@@ -152,6 +152,8 @@ pub async fn create(
 }
 
 /// Get a subscription by ID
+///
+/// A VEN client gets only its own subscriptions; any other id is a 404, as if it did not exist.
 #[utoipa::path(get, path = "/subscriptions/{subscriptionID}", tag = "subscriptions", operation_id = "searchSubscriptionByID",
     params(("subscriptionID" = String, Path, description = "Object ID of the subscription.", pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)),
     responses(

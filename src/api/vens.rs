@@ -278,6 +278,8 @@ pub async fn create_resource(
 }
 
 /// Get a resource by ID
+///
+/// A resource of the VEN in the path; a VEN client reads only its own VEN's resources.
 #[utoipa::path(get, path = "/vens/{venID}/resources/{resourceID}", tag = "vens", operation_id = "searchVenResourceByID",
     params(
         ("venID" = String, Path, description = "Object ID of the VEN.", pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128),

@@ -273,8 +273,37 @@ pub struct ValuesMap {
     #[schema(min_length = 1, max_length = 128, example = "PRICE")]
     pub type_: String,
     /// Numbers, strings, booleans or `{x, y}` points.
-    #[schema(value_type = Vec<Object>, example = json!([0.17]))]
+    #[schema(schema_with = values_schema, example = json!([0.17]))]
     pub values: Vec<serde_json::Value>,
+}
+
+/// A pair of floats, typically a value on a curve (3.0.1 `point`).
+#[derive(ToSchema)]
+#[schema(as = point)]
+#[allow(dead_code)]
+pub struct Point {
+    /// A value on the x axis.
+    #[schema(example = 1.0)]
+    x: f64,
+    /// A value on the y axis.
+    #[schema(example = 2.0)]
+    y: f64,
+}
+
+/// The items of `valuesMap.values`, as 3.0.1 has them: number, integer, string, boolean or point.
+fn values_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    use utoipa::openapi::Ref;
+    ArrayBuilder::new()
+        .items(
+            OneOfBuilder::new()
+                .item(ObjectBuilder::new().schema_type(Type::Number))
+                .item(ObjectBuilder::new().schema_type(Type::Integer))
+                .item(ObjectBuilder::new().schema_type(Type::String))
+                .item(ObjectBuilder::new().schema_type(Type::Boolean))
+                .item(Ref::from_schema_name("point")),
+        )
+        .build()
 }
 
 impl ValuesMap {

@@ -180,6 +180,14 @@ impl Worker {
                 }
             }
         };
+        crate::monitoring::record_delivery(
+            match outcome {
+                AttemptOutcome::Delivered { .. } => "delivered",
+                AttemptOutcome::Retry { .. } => "retry",
+                AttemptOutcome::GaveUp { .. } => "failed",
+            },
+            started.elapsed().as_secs_f64(),
+        );
         tracing::info!(
             notification = %job.id,
             subscription = %job.subscription_id,

@@ -224,6 +224,11 @@ pub trait Store:
 {
     /// Cheap round trip to the database, for readiness.
     async fn ping(&self) -> StoreResult<()>;
+    /// Whether every migration this build carries is applied (successfully), for readiness: a
+    /// database restored from an older backup, or a failed migration, makes the replica unready.
+    async fn migrations_current(&self) -> StoreResult<bool>;
+    /// The connection pools and their use, for metrics.
+    fn pool_stats(&self) -> Vec<PoolStats>;
 
     async fn count_clients(&self) -> StoreResult<i64>;
     /// Creates the tenant unless it exists.
@@ -322,6 +327,27 @@ impl Backend {
             anyhow::bail!("unsupported database URL: expected sqlite://PATH or postgres://…")
         }
     }
+}
+
+/// One connection pool's figures, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// `read` and `write` on SQLite, `main` on PostgreSQL.
+    pub name: &'static str,
+    /// Open connections (idle or in use).
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// Whether every version in `embedded` appears in `applied` as `(version, success)` with success.
+pub(crate) fn all_applied(embedded: impl Iterator<Item = i64>, applied: &[(i64, bool)]) -> bool {
+    let done: std::collections::HashSet<i64> = applied
+        .iter()
+        .filter(|(_, ok)| *ok)
+        .map(|(v, _)| *v)
+        .collect();
+    applied.iter().all(|(_, ok)| *ok) && embedded.into_iter().all(|v| done.contains(&v))
 }
 
 /// Connection pool limits, from configuration.

@@ -22,17 +22,22 @@ impl PostgresStore {
             .await
             .context("cannot connect to PostgreSQL")?;
         // sqlx holds an advisory lock while migrating, so replicas starting together migrate once.
-        sqlx::migrate!("./migrations/postgres")
-            .run(&pool)
-            .await
-            .context(
-                "database migration failed; the server will not start on a half-migrated schema",
-            )?;
+        Self::MIGRATOR.run(&pool).await.context(
+            "database migration failed; the server will not start on a half-migrated schema",
+        )?;
         Ok(Self {
             read: pool.clone(),
             write: pool,
             signal: Default::default(),
         })
+    }
+
+    /// The migrations this build carries.
+    pub(crate) const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+    /// Reads and writes share one pool: reported once.
+    fn pools(&self) -> Vec<(&'static str, &PgPool)> {
+        vec![("main", &self.write)]
     }
 }
 

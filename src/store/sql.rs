@@ -268,6 +268,26 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn migrations_current(&self) -> StoreResult<bool> {
+                let applied: Vec<(i64, bool)> =
+                    sqlx::query_as("SELECT version, success FROM _sqlx_migrations")
+                        .fetch_all(&self.read)
+                        .await?;
+                Ok(crate::store::all_applied(Self::MIGRATOR.iter().map(|m| m.version), &applied))
+            }
+
+            fn pool_stats(&self) -> Vec<crate::store::PoolStats> {
+                self.pools()
+                    .into_iter()
+                    .map(|(name, pool)| crate::store::PoolStats {
+                        name,
+                        size: pool.size(),
+                        idle: pool.num_idle() as u32,
+                        max: pool.options().get_max_connections(),
+                    })
+                    .collect()
+            }
+
             async fn count_clients(&self) -> StoreResult<i64> {
                 Ok(sqlx::query_scalar("SELECT COUNT(*) FROM clients").fetch_one(&self.read).await?)
             }

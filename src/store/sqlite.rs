@@ -39,12 +39,9 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .with_context(|| format!("cannot open SQLite database {url}"))?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&write)
-            .await
-            .context(
-                "database migration failed; the server will not start on a half-migrated schema",
-            )?;
+        Self::MIGRATOR.run(&write).await.context(
+            "database migration failed; the server will not start on a half-migrated schema",
+        )?;
         let read = SqlitePoolOptions::new()
             .max_connections(settings.max_connections.max(1))
             .acquire_timeout(settings.acquire_timeout)
@@ -56,6 +53,13 @@ impl SqliteStore {
             write,
             signal: Default::default(),
         })
+    }
+
+    /// The migrations this build carries.
+    pub(crate) const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+    fn pools(&self) -> Vec<(&'static str, &SqlitePool)> {
+        vec![("read", &self.read), ("write", &self.write)]
     }
 }
 

@@ -268,3 +268,98 @@ async fn no_secret_or_token_appears_in_the_logs() {
         );
     }
 }
+
+/// Every line the real binary logs (JSON, debug level) while serving a request carries that
+/// request's id, from `X-Request-Id`: its spans list holds the request span with the id.
+#[tokio::test]
+async fn every_log_line_of_a_request_carries_its_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("ids.db").display()),
+        )
+        .env("VTN_BOOTSTRAP_CLIENT_SECRET", "request-id-secret")
+        .env("VTN_LOG", "debug")
+        .env("VTN_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}/api/openadr/v1");
+    let http = reqwest::Client::new();
+    let mut token = String::new();
+    for _ in 0..100 {
+        if let Ok(response) = http
+            .post(format!("{base}/auth/token"))
+            .basic_auth("admin", Some("request-id-secret"))
+            .form(&[("grant_type", "client_credentials")])
+            .header("x-request-id", "token-request-1")
+            .send()
+            .await
+        {
+            token = response.json::<serde_json::Value>().await.unwrap()["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!token.is_empty(), "the server answered");
+    let created = http
+        .post(format!("{base}/programs"))
+        .bearer_auth(&token)
+        .header("x-request-id", "create-program-1")
+        .json(&serde_json::json!({"programName": "logged"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let missing = http
+        .get(format!("{base}/programs/nope"))
+        .bearer_auth(&token)
+        .header("x-request-id", "missing-program-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    server.start_kill().unwrap();
+    let output = server.wait_with_output().await.unwrap();
+    let logs = String::from_utf8_lossy(&output.stderr);
+    let mut in_requests = 0;
+    for line in logs.lines() {
+        let entry: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        let spans = entry["spans"].as_array().cloned().unwrap_or_default();
+        let Some(request) = spans.iter().find(|s| s["name"] == "HTTP request") else {
+            continue;
+        };
+        in_requests += 1;
+        assert!(
+            request["request_id"]
+                .as_str()
+                .is_some_and(|id| !id.is_empty()),
+            "a log line of a request without its request id: {line}"
+        );
+    }
+    for id in ["create-program-1", "missing-program-1"] {
+        assert!(
+            logs.lines()
+                .any(|l| l.contains(&format!("\"request_id\":\"{id}\""))),
+            "nothing logged under request id {id}: {logs}"
+        );
+    }
+    assert!(
+        in_requests >= 2,
+        "lines logged inside requests: {in_requests}\n{logs}"
+    );
+}

@@ -204,6 +204,8 @@ pub fn serve_args(database_url: &str) -> ServeArgs {
         log_format: LogFormat::Text,
         log: "warn".into(),
         workers: Some(1),
+        metrics: true,
+        metrics_token: None,
         webhooks: test_webhooks(),
     }
 }
