@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod bridge;
 pub mod energy;
 pub mod events;
 pub mod extract;
@@ -57,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/auth/token", "POST").route(web::post().to(auth::token)))
             .route("/openapi.json", web::get().to(openapi_document))
             .configure(admin::routes)
+            .configure(bridge::routes)
             .service(resource("/admin/keys/rotate", "POST").route(web::post().to(keys::rotate)))
             .service(resource("/auth/server", "GET").route(web::get().to(auth::server))),
     );
