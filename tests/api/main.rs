@@ -23,3 +23,4 @@ mod tenancy;
 mod tokens;
 mod ven_visibility;
 mod vens;
+mod voltus;
