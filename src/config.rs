@@ -43,6 +43,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once, at start-up
 pub enum VoltusCommand {
     /// Create or replace a tenant's Voltus bridge configuration; prints it (the API key
     /// redacted, the inbound webhook path in full).

@@ -149,7 +149,7 @@ async fn ven_of_site101(app: &TestApp) -> String {
 }
 
 async fn subscribe(app: &TestApp, token: &str, client: &str, receiver: &Receiver) {
-    let program = expect_json(app.get(&format!("/programs?limit=50")).await, 200).await;
+    let program = expect_json(app.get("/programs?limit=50").await, 200).await;
     let program = program
         .as_array()
         .unwrap()

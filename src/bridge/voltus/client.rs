@@ -175,7 +175,7 @@ impl VoltusClient {
                 .and_then(|v| {
                     v.get("message")
                         .and_then(Value::as_str)
-                        .map(|m| crate::domain::common::truncate_for_message(m))
+                        .map(crate::domain::common::truncate_for_message)
                 })
                 .unwrap_or_default();
             return Err(VoltusError::Refused {
