@@ -147,7 +147,8 @@ pub trait BridgeStore: Send + Sync {
     async fn delete_voltus_config(&self, tenant: &TenantId) -> StoreResult<bool>;
     async fn voltus_status(&self, tenant: &TenantId) -> StoreResult<Option<VoltusStatusRecord>>;
 
-    /// Leases up to `limit` enabled bridges whose poll is due and that no live worker holds.
+    /// Leases up to `limit` enabled bridges of enabled tenants whose poll is due and that no live
+    /// worker holds.
     async fn claim_voltus_bridges(
         &self,
         worker: &str,
@@ -393,7 +394,8 @@ macro_rules! impl_bridge_store {
                     let sql = format!(
                         "UPDATE voltus_bridges SET lease_owner = $1, lease_until_ms = $2 WHERE tenant_id IN (\
                          SELECT b.tenant_id FROM voltus_bridges b WHERE b.enabled = TRUE AND b.next_poll_ms <= $3 \
-                         AND (b.lease_until_ms IS NULL OR b.lease_until_ms < $4) ORDER BY b.next_poll_ms LIMIT $5{}) \
+                         AND (b.lease_until_ms IS NULL OR b.lease_until_ms < $4) \
+                         AND EXISTS (SELECT 1 FROM tenants t WHERE t.id = b.tenant_id AND t.enabled) ORDER BY b.next_poll_ms LIMIT $5{}) \
                          AND enabled = TRUE AND next_poll_ms <= $6 AND (lease_until_ms IS NULL OR lease_until_ms < $7) \
                          RETURNING {CONFIG_COLUMNS}",
                         $lock

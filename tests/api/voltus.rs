@@ -348,6 +348,22 @@ async fn cancellation_is_a_zero_window_or_a_delete_by_configuration(backend: Bac
         .iter()
         .all(|id| id != event["id"].as_str().unwrap()));
 
+    // A site dropped from a dispatch has its event cancelled; the other site's event stays.
+    b.sim.add_dispatch(json!({"id": "c3", "sites": [site("xv1w4", "site101", json!(5)), site("yd4g", "site102", json!(6))]}));
+    let kept = b.event_named("voltus:CAISO:1:c3:xv1w4").await;
+    b.event_named("voltus:CAISO:1:c3:yd4g").await;
+    b.sim
+        .update_dispatch("c3", json!({"sites": [site("xv1w4", "site101", json!(5))]}));
+    eventually("the dropped site's cancellation", || async {
+        (b.event_named("voltus:CAISO:1:c3:yd4g").await["intervalPeriod"]["duration"] == "PT0S")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        b.event_named("voltus:CAISO:1:c3:xv1w4").await["intervalPeriod"],
+        kept["intervalPeriod"]
+    );
+
     // With cancellation: delete, the event goes.
     b.configure(json!({"cancellation": "delete"})).await;
     b.sim
@@ -359,7 +375,7 @@ async fn cancellation_is_a_zero_window_or_a_delete_by_configuration(backend: Bac
         (b.app.get(&path).await.status() == 404).then_some(())
     })
     .await;
-    b.status_where("two cancellations counted", |s| s["eventsCancelled"] == 2)
+    b.status_where("three cancellations counted", |s| s["eventsCancelled"] == 3)
         .await;
 }
 
@@ -402,6 +418,21 @@ async fn repeated_polls_duplicates_restarts_and_replicas_create_no_second_event(
         "{status}"
     );
     assert_eq!(status["dispatches"], 1);
+
+    // A disabled tenant's bridge stops polling, on every replica.
+    let disabled = call_as(
+        &b.app,
+        &b.operator,
+        Method::POST,
+        "/admin/tenants/default/disable",
+        None,
+    )
+    .await;
+    assert_eq!(disabled.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopped_at = b.sim.requests(POLLS);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(b.sim.requests(POLLS), stopped_at);
     drop(replica);
 }
 
