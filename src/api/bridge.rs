@@ -227,6 +227,9 @@ pub async fn webhook(
     if !same_secret(&record.webhook_secret, &secret) || !record.enabled {
         return Err(unknown());
     }
+    if state.store.tenant_enabled(&tenant).await? != Some(true) {
+        return Err(unknown());
+    }
     match skinny(&body)? {
         None => Ok(HttpResponse::Ok().json(WebhookAccepted { status: "ping" })),
         Some(dispatch_id) => {
