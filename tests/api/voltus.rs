@@ -855,7 +855,7 @@ async fn the_sandbox_scenarios_play_out(backend: Backend) {
     let started = b
         .sim_post(
             "/2022-04-15/scenarios",
-            json!({"scenario": "ancillary_services", "update_after_seconds": 0.5}),
+            json!({"scenario": "ancillary_services", "update_after_seconds": 2}),
         )
         .await;
     let started = expect_json(started, 200).await;
@@ -871,7 +871,7 @@ async fn the_sandbox_scenarios_play_out(backend: Backend) {
     let started = expect_json(
         b.sim_post(
             "/2022-04-15/scenarios",
-            json!({"scenario": "cancelled", "update_after_seconds": 0.5}),
+            json!({"scenario": "cancelled", "update_after_seconds": 2}),
         )
         .await,
         200,

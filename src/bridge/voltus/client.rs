@@ -236,9 +236,12 @@ impl VoltusClient {
     ) -> Result<(), VoltusError> {
         let url = self.url(account, "/telemetry")?;
         let body = serde_json::json!({ "telemetry": points });
-        match self.send(account, self.http.post(url).json(&body)).await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(e),
+        match self.send(account, self.http.post(url).json(&body)).await? {
+            Some(_) => Ok(()),
+            None => Err(VoltusError::Refused {
+                status: 404,
+                message: "no /telemetry at the configured base URL".into(),
+            }),
         }
     }
 }
