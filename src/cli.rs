@@ -3,11 +3,11 @@
 //! function as the admin API (actor `cli` in the audit log) and prints the result as JSON.
 
 use crate::auth::clients;
-use crate::config::KeysCommand;
 use crate::config::{
     AuditCommand, ClientCommand, ClientCreateArgs, DatabaseArgs, IdpAddArgs, IdpCommand,
     TenantCommand,
 };
+use crate::config::{KeysCommand, VoltusCommand};
 use crate::domain::admin::{NewClient, NewIdentityProvider, NewTenant};
 use crate::domain::Scope;
 use crate::service::admin::{self, Actor, MissingTenant};
@@ -183,6 +183,50 @@ pub async fn keys(command: KeysCommand) -> anyhow::Result<()> {
                 })
                 .collect();
             print(&public)
+        }
+    }
+}
+
+pub async fn voltus(command: VoltusCommand) -> anyhow::Result<()> {
+    use crate::bridge::voltus::settings::{self, Limits, VoltusConfigInput};
+    match command {
+        VoltusCommand::Set(args) => {
+            let input: VoltusConfigInput = serde_json::from_value(serde_json::json!({
+                "baseUrl": args.base_url,
+                "apiKey": args.api_key,
+                "programName": args.program_name,
+                "siteTarget": args.site_target,
+                "targetType": args.target_type,
+                "pollIntervalSeconds": args.poll_interval_seconds,
+                "testDispatches": args.test_dispatches,
+                "cancellation": args.cancellation,
+                "webhookSecret": args.webhook_secret,
+                "telemetry": args.telemetry,
+                "enabled": args.enabled,
+            }))
+            .map_err(|e| anyhow::anyhow!("{e} (--site-target: customer_location_id|site_id; --test-dispatches: test_program|publish|skip; --cancellation: zero_window|delete)"))?;
+            let limits = Limits {
+                policy: crate::bridge::voltus::policy(
+                    &args.policy,
+                    std::time::Duration::from_secs(10),
+                ),
+                min_poll_seconds: args.policy.voltus_min_poll_seconds,
+            };
+            let store = open(&args.database).await?;
+            print(&settings::put(&store, &limits, "cli", &args.tenant, input).await?)
+        }
+        VoltusCommand::Show(args) => {
+            let store = open(&args.database).await?;
+            print(&settings::get(&store, &args.id).await?)
+        }
+        VoltusCommand::Status(args) => {
+            let store = open(&args.database).await?;
+            let tenant = admin::tenant_id("tenant", &args.id)?;
+            print(&settings::get_status(&store, &tenant).await?)
+        }
+        VoltusCommand::Delete(args) => {
+            let store = open(&args.database).await?;
+            print(&settings::delete(&store, "cli", &args.id).await?)
         }
     }
 }

@@ -35,6 +35,149 @@ pub enum Command {
     Keys(KeysCommand),
     /// Print the OpenAPI document of this server as JSON.
     Openapi,
+    /// Configure a tenant's Voltus bridge (dispatches become OpenADR events).
+    #[command(subcommand)]
+    Voltus(VoltusCommand),
+    /// Run a Voltus API simulator (dispatches, telemetry, webhooks) for demos and tests.
+    VoltusSimulator(SimulatorArgs),
+}
+
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once, at start-up
+pub enum VoltusCommand {
+    /// Create or replace a tenant's Voltus bridge configuration; prints it (the API key
+    /// redacted, the inbound webhook path in full).
+    Set(VoltusSetArgs),
+    /// Print a tenant's Voltus bridge configuration (the API key redacted).
+    Show(TenantArgs),
+    /// Print a tenant's Voltus bridge health: last poll, last error, counters.
+    Status(TenantArgs),
+    /// Remove a tenant's Voltus bridge configuration (the events it created stay).
+    Delete(TenantArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VoltusSetArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub policy: VoltusPolicyArgs,
+
+    /// Tenant whose bridge this is.
+    #[arg(long)]
+    pub tenant: String,
+
+    /// Voltus API base URL, e.g. https://api.voltus.co or https://sandbox.voltus.co.
+    #[arg(long)]
+    pub base_url: String,
+
+    /// Voltus API key, sent as X-Voltus-API-Key (kept when omitted on a tenant already configured).
+    #[arg(long, env = "VOLTUS_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+
+    /// Publish every dispatch in this program (default: one program per Voltus program,
+    /// named voltus-{program id}).
+    #[arg(long)]
+    pub program_name: Option<String>,
+
+    /// Target value of a site's events: customer_location_id (falling back to the site id) or site_id.
+    #[arg(long, default_value = "customer_location_id")]
+    pub site_target: String,
+
+    /// Target type of the events' targets.
+    #[arg(long, default_value = "RESOURCE_NAME")]
+    pub target_type: String,
+
+    /// Seconds between two polls of GET /dispatches.
+    #[arg(long, default_value_t = 30.0)]
+    pub poll_interval_seconds: f64,
+
+    /// Test dispatches: test_program (a separate '-test' program), publish, or skip.
+    #[arg(long, default_value = "test_program")]
+    pub test_dispatches: String,
+
+    /// Cancelled dispatches: zero_window (the User Guide's cancellation) or delete.
+    #[arg(long, default_value = "zero_window")]
+    pub cancellation: String,
+
+    /// Secret in the inbound webhook path (default: kept, or generated).
+    #[arg(long, hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+
+    /// Forward USAGE reports of bridged events to Voltus as telemetry.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub telemetry: bool,
+
+    /// Poll and accept webhooks (false: configured but paused).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SimulatorArgs {
+    /// Address to listen on.
+    #[arg(long, env = "VOLTUS_SIMULATOR_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on.
+    #[arg(long, env = "VOLTUS_SIMULATOR_PORT", default_value_t = 8089)]
+    pub port: u16,
+
+    /// The API key clients must send as X-Voltus-API-Key.
+    #[arg(
+        long,
+        env = "VOLTUS_SIMULATOR_API_KEY",
+        default_value = "secret",
+        hide_env_values = true
+    )]
+    pub api_key: String,
+}
+
+/// Which Voltus base URLs may be configured, and how often a tenant may be polled. Read by the
+/// server and by `voltus set`.
+#[derive(Debug, Clone, Args)]
+pub struct VoltusPolicyArgs {
+    /// Accept plain http:// Voltus base URLs (local simulator, tests). Off: https only.
+    #[arg(long, env = "VTN_VOLTUS_ALLOW_HTTP", default_value_t = false, action = clap::ArgAction::Set)]
+    pub voltus_allow_http: bool,
+
+    /// Allow Voltus base URLs on loopback and private addresses (local simulator, tests).
+    #[arg(long, env = "VTN_VOLTUS_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub voltus_allow_private: bool,
+
+    /// Shortest poll interval a tenant may configure, in seconds (Voltus recommends 30).
+    #[arg(long, env = "VTN_VOLTUS_MIN_POLL_SECONDS", default_value_t = 5.0)]
+    pub voltus_min_poll_seconds: f64,
+}
+
+/// The Voltus bridge's workers.
+#[derive(Debug, Clone, Args)]
+pub struct VoltusArgs {
+    /// Run the bridge's poller and telemetry sender in this process. Any number of replicas may
+    /// run it against one PostgreSQL database: a lease lets one poll each tenant at a time.
+    #[arg(long, env = "VTN_VOLTUS_BRIDGE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub voltus_bridge: bool,
+
+    #[command(flatten)]
+    pub policy: VoltusPolicyArgs,
+
+    /// Bound on each request to Voltus, in seconds.
+    #[arg(long, env = "VTN_VOLTUS_TIMEOUT_SECONDS", default_value_t = 10.0)]
+    pub voltus_timeout_seconds: f64,
+
+    /// How often the bridge looks for tenants whose poll is due, in milliseconds.
+    #[arg(long, env = "VTN_VOLTUS_TICK_MS", default_value_t = 500)]
+    pub voltus_tick_ms: u64,
+
+    /// Longest wait between polls after failures (429, 5xx, unreachable), in seconds; a
+    /// Retry-After from Voltus is honoured up to an hour.
+    #[arg(long, env = "VTN_VOLTUS_MAX_BACKOFF_SECONDS", default_value_t = 300.0)]
+    pub voltus_max_backoff_seconds: f64,
+
+    /// How long a replica's claim on a tenant's poll lasts, in seconds (exceeds the timeout).
+    #[arg(long, env = "VTN_VOLTUS_LEASE_SECONDS", default_value_t = 60.0)]
+    pub voltus_lease_seconds: f64,
 }
 
 // The administration commands print JSON on stdout (the admin API's representation, except for
@@ -300,6 +443,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+
+    #[command(flatten)]
+    pub voltus: VoltusArgs,
 }
 
 /// Webhook notifications to subscriptions' callback URLs.

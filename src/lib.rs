@@ -6,6 +6,7 @@
 //! - `store`: storage behind one trait, SQLite and PostgreSQL;
 //! - `auth`: secrets, tokens, scope guards;
 //! - `notify`: webhook notifications (outbox fan-out, signed delivery, retries);
+//! - `bridge`: the Voltus bridge (dispatches become events, usage goes back as telemetry) and its simulator;
 //! - `config`: every setting, read in one place;
 //! - `cli`: the administration commands of the binary;
 //! - `error`: the one error type, mapped to RFC 7807 problems;
@@ -13,6 +14,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod bridge;
 pub mod cli;
 pub mod config;
 pub mod domain;

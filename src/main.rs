@@ -39,6 +39,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(command) => cli::audit(command).await?,
         Command::Keys(command) => cli::keys(command).await?,
         Command::Openapi => print!("{}", api::openapi::openapi_json()),
+        Command::Voltus(command) => cli::voltus(command).await?,
+        Command::VoltusSimulator(args) => {
+            telemetry::init(openadr3_vtn::config::LogFormat::Text, "info");
+            openadr3_vtn::bridge::voltus::simulator::run(args).await?
+        }
     }
     Ok(())
 }

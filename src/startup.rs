@@ -6,6 +6,7 @@ use crate::auth::clients::{bootstrap, CreatedClient};
 use crate::auth::external::ExternalProviders;
 use crate::auth::rate_limit::TokenRateLimits;
 use crate::auth::TokenService;
+use crate::bridge::voltus::{self as voltus, Bridge};
 use crate::config::ServeArgs;
 use crate::error::ApiError;
 use crate::monitoring::{self, MetricsToken};
@@ -33,6 +34,8 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Callback checks for subscriptions.
     pub webhooks: Arc<Webhooks>,
+    /// The Voltus bridge (its inbound webhooks and configuration limits).
+    pub voltus: Arc<Bridge>,
 }
 
 pub struct Application {
@@ -41,6 +44,8 @@ pub struct Application {
     /// Stops the webhook delivery worker (when this process runs one).
     stop_worker: tokio::sync::watch::Sender<bool>,
     worker: Option<tokio::task::JoinHandle<()>>,
+    /// The Voltus bridge's poller (when this process runs one); stops with the worker.
+    bridge: Option<tokio::task::JoinHandle<()>>,
     /// The client created on a fresh database, to show its secret once.
     pub bootstrap_client: Option<CreatedClient>,
 }
@@ -84,6 +89,11 @@ impl Application {
             .collect();
         let webhooks = Arc::new(Webhooks::new(&args.webhooks, own_hosts)?);
         let (stop_worker, stop) = tokio::sync::watch::channel(false);
+        let voltus = Bridge::new(store.clone(), &args.voltus)?;
+        let bridge = args
+            .voltus
+            .voltus_bridge
+            .then(|| voltus::start(&voltus, stop.clone()));
         let worker = if args.webhooks.webhook_delivery {
             Some(notify::start_worker(
                 store.clone(),
@@ -96,6 +106,7 @@ impl Application {
         };
         let state = web::Data::new(AppState {
             webhooks,
+            voltus,
             store,
             tokens,
             token_limits: TokenRateLimits::new(
@@ -148,6 +159,7 @@ impl Application {
             server: server.run(),
             stop_worker,
             worker,
+            bridge,
             bootstrap_client,
         })
     }
@@ -163,6 +175,9 @@ impl Application {
         let _ = self.stop_worker.send(true);
         if let Some(worker) = self.worker {
             let _ = worker.await;
+        }
+        if let Some(bridge) = self.bridge {
+            let _ = bridge.await;
         }
         served
     }

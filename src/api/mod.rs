@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod bridge;
 pub mod docs;
 pub mod energy;
 pub mod events;
@@ -59,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/openapi.json", web::get().to(openapi_document))
             .configure(docs::routes)
             .configure(admin::routes)
+            .configure(bridge::routes)
             .service(resource("/admin/keys/rotate", "POST").route(web::post().to(keys::rotate)))
             .service(resource("/auth/server", "GET").route(web::get().to(auth::server))),
     );

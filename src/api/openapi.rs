@@ -1,7 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations (`openadr3-vtn openapi`).
 //! A committed copy lives in `openapi/openapi.json`; a test fails when it drifts.
 
-use super::{admin, auth, energy, events, health, keys, programs, vens, BASE_PATH};
+use super::{admin, auth, bridge, energy, events, health, keys, programs, vens, BASE_PATH};
+use crate::bridge::voltus::{mapping as voltus_mapping, settings as voltus_settings};
 use crate::domain::admin as admin_types;
 use crate::domain::common::{
     Interval, IntervalPeriod, PayloadDescriptor, ReportDescriptor, ValuesMap,
@@ -39,6 +40,7 @@ use utoipa::{Modify, OpenApi};
         admin::rotate_secret, admin::disable_client, admin::enable_client,
         admin::create_identity_provider, admin::list_identity_providers,
         admin::delete_identity_provider, admin::list_audit,
+        bridge::put_config, bridge::get_config, bridge::delete_config, bridge::status, bridge::webhook,
     ),
     components(schemas(
         Program, ProgramDescription, Event, Interval, IntervalPeriod, ValuesMap, PayloadDescriptor,
@@ -52,6 +54,8 @@ use utoipa::{Modify, OpenApi};
         admin_types::NewTenant, admin_types::Tenant, admin_types::ClientRole, admin_types::NewClient,
         admin_types::Client, admin_types::CreatedClient, admin_types::RotatedSecret,
         admin_types::NewIdentityProvider, admin_types::IdentityProvider, admin_types::AuditEntry,
+        voltus_settings::VoltusConfigInput, voltus_settings::VoltusConfig, voltus_settings::VoltusStatus,
+        voltus_mapping::SiteTarget, voltus_mapping::TestDispatches, voltus_mapping::Cancellation, bridge::WebhookAccepted,
     )),
     modifiers(&Security),
     tags(
@@ -64,6 +68,9 @@ use utoipa::{Modify, OpenApi};
         (name = "Auth", description = "OAuth2 client-credentials tokens."),
         (name = "admin", description = "Administration by the operator of a hosted VTN: tenants, clients, \
                                           identity providers, signing keys, audit log. Requires the admin scope."),
+        (name = "voltus bridge", description = "The Voltus bridge: Voltus dispatches become events of this tenant (one per dispatch and site, \
+                                          targeting the site's customer_location_id as RESOURCE_NAME), and USAGE reports of those events go back to Voltus as telemetry. \
+                                          Configured per tenant with PUT /admin/tenants/{tenantId}/voltus."),
         (name = "operations", description = "Liveness, readiness and metrics, outside the API base path."),
     ),
 )]

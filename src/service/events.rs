@@ -29,13 +29,20 @@ fn unknown_program(event: &Event) -> impl FnOnce(StoreError) -> ApiError + '_ {
     }
 }
 
-pub async fn create(
+pub async fn create(store: &DynStore, tenant: &TenantId, event: Event) -> Result<String, ApiError> {
+    create_with_id(store, tenant, ObjectId::new_random(), event).await
+}
+
+/// Creates an event with an id the caller chose (the Voltus bridge fixes the id in its mapping
+/// before the event exists, so a retry finds it). `Conflict` when an event has that id.
+pub async fn create_with_id(
     store: &DynStore,
     tenant: &TenantId,
+    id: ObjectId,
     mut event: Event,
 ) -> Result<String, ApiError> {
     let now = now();
-    event.id = Some(ObjectId::new_random());
+    event.id = Some(id);
     event.created_date_time = Some(now);
     event.modification_date_time = Some(now);
     event.object_type = Some(ObjectType::Event);

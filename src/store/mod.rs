@@ -5,6 +5,7 @@
 //! filters and sorting need. Lists are therefore spliced from stored text without re-parsing.
 //! Every method takes the caller's tenant first: there is no way to ask for another tenant's rows.
 
+mod bridge;
 mod energy;
 mod outbox;
 mod postgres;
@@ -18,6 +19,7 @@ use crate::domain::TenantId;
 use async_trait::async_trait;
 use std::sync::Arc;
 
+pub use bridge::*;
 pub use energy::*;
 pub use outbox::*;
 pub use postgres::PostgresStore;
@@ -220,7 +222,15 @@ pub struct EventFilter {
 
 #[async_trait]
 pub trait Store:
-    VenStore + ReportStore + SubscriptionStore + OutboxStore + EnergyStore + Send + Sync + 'static
+    VenStore
+    + ReportStore
+    + SubscriptionStore
+    + OutboxStore
+    + EnergyStore
+    + BridgeStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Cheap round trip to the database, for readiness.
     async fn ping(&self) -> StoreResult<()>;

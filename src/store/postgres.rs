@@ -49,3 +49,4 @@ super::subscriptions::impl_subscription_store!(PostgresStore, sqlx::Postgres);
 // replica is claiming at the same moment instead of waiting for them.
 super::outbox::impl_outbox_store!(PostgresStore, sqlx::Postgres, " FOR UPDATE SKIP LOCKED");
 super::energy::impl_energy_store!(PostgresStore, sqlx::Postgres, "BEGIN", " FOR UPDATE");
+super::bridge::impl_bridge_store!(PostgresStore, sqlx::Postgres, " FOR UPDATE SKIP LOCKED");

@@ -71,3 +71,4 @@ super::subscriptions::impl_subscription_store!(SqliteStore, sqlx::Sqlite);
 // replica is claiming at the same moment instead of waiting for them.
 super::outbox::impl_outbox_store!(SqliteStore, sqlx::Sqlite, "");
 super::energy::impl_energy_store!(SqliteStore, sqlx::Sqlite, "BEGIN IMMEDIATE", "");
+super::bridge::impl_bridge_store!(SqliteStore, sqlx::Sqlite, "");

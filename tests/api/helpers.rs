@@ -6,7 +6,9 @@
 //! notice — unless `VTN_TEST_REQUIRE_POSTGRES=1`, which CI sets, makes them fail instead.
 
 use chrono::{DateTime, FixedOffset};
-use openadr3_vtn::config::{DatabaseArgs, LogFormat, ServeArgs, WebhookArgs};
+use openadr3_vtn::config::{
+    DatabaseArgs, LogFormat, ServeArgs, VoltusArgs, VoltusPolicyArgs, WebhookArgs,
+};
 use openadr3_vtn::startup::Application;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
@@ -207,6 +209,23 @@ pub fn serve_args(database_url: &str) -> ServeArgs {
         metrics: true,
         metrics_token: None,
         webhooks: test_webhooks(),
+        voltus: test_voltus(),
+    }
+}
+
+/// The Voltus bridge against a local simulator: http on loopback, fast ticks, short backoffs.
+pub fn test_voltus() -> VoltusArgs {
+    VoltusArgs {
+        voltus_bridge: true,
+        policy: VoltusPolicyArgs {
+            voltus_allow_http: true,
+            voltus_allow_private: true,
+            voltus_min_poll_seconds: 0.05,
+        },
+        voltus_timeout_seconds: 2.0,
+        voltus_tick_ms: 25,
+        voltus_max_backoff_seconds: 2.0,
+        voltus_lease_seconds: 5.0,
     }
 }
 

@@ -25,3 +25,4 @@ mod tenancy;
 mod tokens;
 mod ven_visibility;
 mod vens;
+mod voltus;

@@ -1,0 +1,3 @@
+//! Bridges from other demand-response APIs into OpenADR: for now, Voltus.
+
+pub mod voltus;
