@@ -22,7 +22,7 @@
 //! | `vtn_webhook_delivery_duration_seconds` | histogram | `outcome` |
 //! | `vtn_build_info` | gauge (1) | `version` |
 //!
-//! Reserved for bridges (e.g. `src/bridge/voltus/`), which record them with the facade:
+//! Recorded by bridges (`src/bridge/voltus/`) with the facade:
 //! `vtn_bridge_polls_total{bridge, result}` (counter; `result` = `ok` or `error`),
 //! `vtn_bridge_last_success_timestamp_seconds{bridge}` (gauge, Unix seconds) and
 //! `vtn_bridge_poll_duration_seconds{bridge}` (histogram).
@@ -49,11 +49,11 @@ pub const OUTBOX_DELIVERIES_FAILED: &str = "vtn_outbox_deliveries_failed";
 pub const WEBHOOK_ATTEMPTS: &str = "vtn_webhook_delivery_attempts_total";
 pub const WEBHOOK_DURATION: &str = "vtn_webhook_delivery_duration_seconds";
 pub const BUILD_INFO: &str = "vtn_build_info";
-/// Reserved for bridges: polls by `bridge` and `result` (`ok`, `error`).
+/// Bridges: polls by `bridge` and `result` (`ok`, `error`).
 pub const BRIDGE_POLLS: &str = "vtn_bridge_polls_total";
-/// Reserved for bridges: Unix time of the last successful poll, by `bridge`.
+/// Bridges: Unix time of the last successful poll, by `bridge`.
 pub const BRIDGE_LAST_SUCCESS: &str = "vtn_bridge_last_success_timestamp_seconds";
-/// Reserved for bridges: poll duration by `bridge`.
+/// Bridges: poll duration by `bridge`.
 pub const BRIDGE_POLL_DURATION: &str = "vtn_bridge_poll_duration_seconds";
 
 /// Buckets of the HTTP latency histogram, in seconds.

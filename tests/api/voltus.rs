@@ -572,6 +572,25 @@ async fn voltus_failures_back_off_the_vtn_keeps_serving_and_the_bridge_catches_u
         "the garbage answer: {status}"
     );
     assert!(status["lastSuccessAt"].is_string());
+    // The operator sees the same in /metrics (the recorder is per process: counts only grow).
+    let metrics = b
+        .app
+        .http
+        .get(format!("{}/metrics", b.app.root))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        r#"vtn_bridge_polls_total{bridge="voltus",result="error"}"#,
+        r#"vtn_bridge_polls_total{bridge="voltus",result="ok"}"#,
+        r#"vtn_bridge_last_success_timestamp_seconds{bridge="voltus"}"#,
+        r#"vtn_bridge_poll_duration_seconds_count{bridge="voltus"}"#,
+    ] {
+        assert!(metrics.contains(series), "{series} missing from /metrics");
+    }
 }
 
 async fn test_dispatches_are_published_apart_or_skipped_per_configuration(backend: Backend) {

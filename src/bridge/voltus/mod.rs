@@ -170,6 +170,7 @@ impl Bridge {
             polls: 1,
             ..Default::default()
         };
+        let started = std::time::Instant::now();
         let (outcome, retry_after) = match self.client.list_dispatches(&bridge.account).await {
             Ok(raws) => match poller::apply_all(&self.store, &bridge, raws, &mut counters).await {
                 Ok(()) => (PollOutcome::Success, None),
@@ -186,6 +187,7 @@ impl Bridge {
         if matches!(outcome, PollOutcome::Failure(_)) {
             counters.poll_failures += 1;
         }
+        record_poll_metrics(&outcome, started.elapsed());
         if bridge.telemetry && matches!(outcome, PollOutcome::Success) {
             self.forward_telemetry(&bridge).await;
         }
@@ -403,5 +405,20 @@ mod tests {
                 ) >= Duration::from_secs(7)
             );
         }
+    }
+}
+
+/// The bridge metrics reserved in [`crate::monitoring`], for all tenants together (a per-tenant
+/// label would grow with the tenants; per-tenant status is at `GET /bridge/voltus/status`).
+fn record_poll_metrics(outcome: &PollOutcome, took: Duration) {
+    use crate::monitoring::{BRIDGE_LAST_SUCCESS, BRIDGE_POLLS, BRIDGE_POLL_DURATION};
+    let result = match outcome {
+        PollOutcome::Success => "ok",
+        _ => "error",
+    };
+    metrics::counter!(BRIDGE_POLLS, "bridge" => "voltus", "result" => result).increment(1);
+    metrics::histogram!(BRIDGE_POLL_DURATION, "bridge" => "voltus").record(took.as_secs_f64());
+    if result == "ok" {
+        metrics::gauge!(BRIDGE_LAST_SUCCESS, "bridge" => "voltus").set(now_ms() as f64 / 1000.0);
     }
 }
