@@ -377,6 +377,21 @@ pub fn start(
     tokio::spawn(bridge.clone().run(stop))
 }
 
+/// The bridge metrics of [`crate::monitoring`], for all tenants together (a per-tenant
+/// label would grow with the tenants; per-tenant status is at `GET /bridge/voltus/status`).
+fn record_poll_metrics(outcome: &PollOutcome, took: Duration) {
+    use crate::monitoring::{BRIDGE_LAST_SUCCESS, BRIDGE_POLLS, BRIDGE_POLL_DURATION};
+    let result = match outcome {
+        PollOutcome::Success => "ok",
+        _ => "error",
+    };
+    metrics::counter!(BRIDGE_POLLS, "bridge" => "voltus", "result" => result).increment(1);
+    metrics::histogram!(BRIDGE_POLL_DURATION, "bridge" => "voltus").record(took.as_secs_f64());
+    if result == "ok" {
+        metrics::gauge!(BRIDGE_LAST_SUCCESS, "bridge" => "voltus").set(now_ms() as f64 / 1000.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,20 +420,5 @@ mod tests {
                 ) >= Duration::from_secs(7)
             );
         }
-    }
-}
-
-/// The bridge metrics reserved in [`crate::monitoring`], for all tenants together (a per-tenant
-/// label would grow with the tenants; per-tenant status is at `GET /bridge/voltus/status`).
-fn record_poll_metrics(outcome: &PollOutcome, took: Duration) {
-    use crate::monitoring::{BRIDGE_LAST_SUCCESS, BRIDGE_POLLS, BRIDGE_POLL_DURATION};
-    let result = match outcome {
-        PollOutcome::Success => "ok",
-        _ => "error",
-    };
-    metrics::counter!(BRIDGE_POLLS, "bridge" => "voltus", "result" => result).increment(1);
-    metrics::histogram!(BRIDGE_POLL_DURATION, "bridge" => "voltus").record(took.as_secs_f64());
-    if result == "ok" {
-        metrics::gauge!(BRIDGE_LAST_SUCCESS, "bridge" => "voltus").set(now_ms() as f64 / 1000.0);
     }
 }
