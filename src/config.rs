@@ -2,6 +2,7 @@
 //!
 //! Nothing else in the crate reads the environment.
 
+use crate::api::limits::ContentLimits;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::time::Duration;
 
@@ -442,10 +443,96 @@ pub struct ServeArgs {
     pub metrics_token: Option<String>,
 
     #[command(flatten)]
+    pub limits: LimitArgs,
+
+    #[command(flatten)]
     pub webhooks: WebhookArgs,
 
     #[command(flatten)]
     pub voltus: VoltusArgs,
+}
+
+/// Bounds on what one request may ask of the server: the content of its JSON body (beyond
+/// `VTN_MAX_BODY_BYTES`) and the time and connections a client may hold. Content over a bound is
+/// answered 413 naming the field and the setting.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Items in an `intervals` array (of an event, or of one resource of a report).
+    #[arg(long, env = "VTN_MAX_INTERVALS", default_value_t = ContentLimits::default().intervals)]
+    pub max_intervals: usize,
+
+    /// Items in a `values` array (the values of one payload or of one target).
+    #[arg(long, env = "VTN_MAX_VALUES", default_value_t = ContentLimits::default().values)]
+    pub max_values: usize,
+
+    /// Items in a `targets` array (the targets of one object).
+    #[arg(long, env = "VTN_MAX_TARGETS", default_value_t = ContentLimits::default().targets)]
+    pub max_targets: usize,
+
+    /// Items in any other array of a body (payloads, descriptors, resources, points, …).
+    #[arg(long, env = "VTN_MAX_ARRAY_ITEMS", default_value_t = ContentLimits::default().array_items)]
+    pub max_array_items: usize,
+
+    /// Characters in any string of a body, object keys included. Fields the specification
+    /// bounds more tightly (names and IDs: 128) keep their own bound.
+    #[arg(long, env = "VTN_MAX_STRING_CHARS", default_value_t = ContentLimits::default().string_chars)]
+    pub max_string_chars: usize,
+
+    /// Seconds from a request's head to its response, reading the body included. Past it the
+    /// request is abandoned (its transaction rolled back) and answered 408 if the client was
+    /// still sending the body, 503 otherwise (for instance a database that does not answer).
+    #[arg(long, env = "VTN_REQUEST_TIMEOUT_SECONDS", default_value_t = 30.0)]
+    pub request_timeout_seconds: f64,
+
+    /// Seconds a client has to send a request's head once connected (slow clients are cut
+    /// with 408).
+    #[arg(long, env = "VTN_CLIENT_HEADER_TIMEOUT_SECONDS", default_value_t = 5.0)]
+    pub client_header_timeout_seconds: f64,
+
+    /// Seconds an idle keep-alive connection stays open.
+    #[arg(long, env = "VTN_KEEP_ALIVE_SECONDS", default_value_t = 30.0)]
+    pub keep_alive_seconds: f64,
+
+    /// Open connections per worker thread; past it new connections wait in the backlog.
+    #[arg(long, env = "VTN_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Connections waiting to be accepted (the listen backlog).
+    #[arg(long, env = "VTN_BACKLOG", default_value_t = 1_024)]
+    pub backlog: u32,
+}
+
+impl LimitArgs {
+    pub fn content(&self) -> ContentLimits {
+        ContentLimits {
+            intervals: self.max_intervals,
+            values: self.max_values,
+            targets: self.max_targets,
+            array_items: self.max_array_items,
+            string_chars: self.max_string_chars,
+        }
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        seconds(self.request_timeout_seconds)
+    }
+
+    pub fn client_header_timeout(&self) -> Duration {
+        seconds(self.client_header_timeout_seconds)
+    }
+
+    pub fn keep_alive(&self) -> Duration {
+        seconds(self.keep_alive_seconds)
+    }
+}
+
+/// A positive number of seconds as a duration (at least a millisecond; bad values cannot panic).
+fn seconds(value: f64) -> Duration {
+    if value.is_finite() && value > 0.001 {
+        Duration::from_secs_f64(value.min(86_400.0 * 365.0))
+    } else {
+        Duration::from_millis(1)
+    }
 }
 
 /// Webhook notifications to subscriptions' callback URLs.

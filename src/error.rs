@@ -40,6 +40,12 @@ pub enum ApiError {
     MethodNotAllowed(&'static str),
     #[error("request body exceeds {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// An array or string of the body exceeds a configured bound (`VTN_MAX_*`); names both.
+    #[error("{0}")]
+    ContentTooLarge(String),
+    /// The client did not finish sending its request within the request timeout.
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -71,7 +77,10 @@ impl ApiError {
             Self::NotFound(_) => ("not-found", "Not Found"),
             Self::Conflict(_) => ("conflict", "Conflict"),
             Self::MethodNotAllowed(_) => ("method-not-allowed", "Method Not Allowed"),
-            Self::PayloadTooLarge { .. } => ("payload-too-large", "Payload Too Large"),
+            Self::PayloadTooLarge { .. } | Self::ContentTooLarge(_) => {
+                ("payload-too-large", "Payload Too Large")
+            }
+            Self::RequestTimeout(_) => ("request-timeout", "Request Timeout"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported Media Type"),
             Self::ServiceUnavailable(_) => ("service-unavailable", "Service Unavailable"),
             Self::Internal(_) => ("internal", "Internal Server Error"),
@@ -143,7 +152,10 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge { .. } | Self::ContentTooLarge(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -193,11 +205,41 @@ impl ResponseError for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
-        match &err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                Self::ServiceUnavailable(err.to_string())
-            }
-            _ => Self::Internal(err.into()),
+        if database_unavailable(&err) {
+            Self::ServiceUnavailable(err.to_string())
+        } else {
+            Self::Internal(err.into())
         }
+    }
+}
+
+/// Whether `err` says the database cannot serve right now (a retry later may succeed), rather
+/// than that the request or our SQL is wrong: no connection, a server shutting down or starting,
+/// too many connections, a locked or full SQLite file.
+pub fn database_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            let code = code.as_deref().unwrap_or("");
+            if db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
+                // 08: connection exception; 57P01-57P03: admin or crash shutdown, cannot
+                // connect now; 53300: too many connections.
+                code.starts_with("08") || code.starts_with("57P0") || code == "53300"
+            } else {
+                // SQLite primary result codes (the extended ones keep them in the low byte):
+                // BUSY, LOCKED, FULL.
+                let primary = code.parse::<i32>().map_or(-1, |c| c & 0xff);
+                matches!(primary, 5 | 6 | 13)
+            }
+        }
+        _ => false,
     }
 }

@@ -1,7 +1,7 @@
 //! Building the application from configuration, then running it. Tests use the same path with
 //! port 0, so they exercise exactly what production runs.
 
-use crate::api::{self, extract::BodyLimit};
+use crate::api::{self, extract::BodyLimit, limits::RequestTimeout};
 use crate::auth::clients::{bootstrap, CreatedClient};
 use crate::auth::external::ExternalProviders;
 use crate::auth::rate_limit::TokenRateLimits;
@@ -19,7 +19,6 @@ use actix_web::http::header;
 use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpServer, ResponseError};
 use anyhow::Context;
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_actix_web::TracingLogger;
@@ -117,10 +116,9 @@ impl Application {
             trust_forwarded_for: args.trust_forwarded_for,
         });
 
-        let listener = TcpListener::bind(&args.bind)
-            .with_context(|| format!("cannot listen on {}", args.bind))?;
-        let port = listener.local_addr()?.port();
         let max_body = args.max_body_bytes;
+        let content_limits = args.limits.content();
+        let request_timeout = RequestTimeout(args.limits.request_timeout());
         let metrics_enabled = args.metrics;
         if metrics_enabled {
             // Installed before the first request, so every request is counted.
@@ -131,6 +129,8 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(BodyLimit(max_body))
+                .app_data(content_limits)
+                .app_data(request_timeout)
                 .app_data(web::PayloadConfig::new(max_body))
                 .app_data(
                     web::PathConfig::default()
@@ -145,12 +145,26 @@ impl Application {
                 })
                 .default_service(web::to(api::not_found))
                 .wrap(from_fn(crate::auth::guard::authenticate))
+                // Outside authentication, which reads the database too.
+                .wrap(from_fn(api::limits::bound_request_time))
                 .wrap(ErrorHandlers::new().default_handler(problem_backstop))
                 .wrap(from_fn(telemetry::echo_request_id))
                 .wrap(from_fn(monitoring::record_http))
                 .wrap(TracingLogger::<VtnRootSpan>::new())
         })
-        .listen(listener)?;
+        // Slow clients: a bounded time to send the head, idle connections closed, a bound on
+        // connections per worker (the rest wait in the backlog).
+        .client_request_timeout(args.limits.client_header_timeout())
+        .keep_alive(args.limits.keep_alive())
+        .max_connections(args.limits.max_connections.max(1))
+        .backlog(args.limits.backlog.max(1))
+        .bind(&args.bind)
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+        let port = server
+            .addrs()
+            .first()
+            .map(|addr| addr.port())
+            .context("the server listens on no address")?;
         if let Some(workers) = args.workers {
             server = server.workers(workers.max(1));
         }

@@ -1,6 +1,7 @@
 //! Turning raw requests into typed, validated input, with a 4xx problem that names the field for
 //! everything else: JSON bodies, list query strings and path IDs.
 
+use super::limits::ContentLimits;
 use crate::domain::common::truncate_for_message;
 use crate::domain::validate::{Validate, Violations};
 use crate::domain::ObjectId;
@@ -8,7 +9,7 @@ use crate::error::ApiError;
 use crate::store::{Page, TargetFilter};
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
@@ -19,6 +20,11 @@ use serde_json::Value;
 /// Largest accepted request body, registered as app data.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
+
+/// Put in a request's extensions by the request timeout; true while the body is being read, so
+/// the timeout can tell a client still sending (408) from a server slow to answer (503).
+#[derive(Debug, Clone, Default)]
+pub struct ReadingBody(pub std::rc::Rc<std::cell::Cell<bool>>);
 
 /// A JSON body deserialized strictly (unknown fields and wrong types are errors, with their path)
 /// and then checked with [`Validate`].
@@ -41,6 +47,12 @@ pub fn read_json_body(
     payload: &mut Payload,
 ) -> LocalBoxFuture<'static, Result<web::Bytes, ApiError>> {
     let limit = req.app_data::<BodyLimit>().map_or(1 << 20, |l| l.0);
+    let content_limits = req.app_data::<ContentLimits>().copied().unwrap_or_default();
+    let reading = req
+        .extensions()
+        .get::<ReadingBody>()
+        .cloned()
+        .unwrap_or_default();
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -69,6 +81,7 @@ pub fn read_json_body(
         if declared_length.is_some_and(|len| len > limit) {
             return Err(ApiError::PayloadTooLarge { limit });
         }
+        reading.0.set(true);
         let mut body = web::BytesMut::new();
         while let Some(chunk) = payload.next().await {
             let chunk = chunk.map_err(|e| {
@@ -79,6 +92,8 @@ pub fn read_json_body(
             }
             body.extend_from_slice(&chunk);
         }
+        reading.0.set(false);
+        content_limits.check(&body)?;
         Ok(body.freeze())
     })
 }

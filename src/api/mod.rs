@@ -10,6 +10,7 @@ pub mod events;
 pub mod extract;
 pub mod health;
 pub mod keys;
+pub mod limits;
 pub mod openapi;
 pub mod programs;
 pub mod reports;

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, FixedOffset};
 use openadr3_vtn::config::{
-    DatabaseArgs, LogFormat, ServeArgs, VoltusArgs, VoltusPolicyArgs, WebhookArgs,
+    DatabaseArgs, LimitArgs, LogFormat, ServeArgs, VoltusArgs, VoltusPolicyArgs, WebhookArgs,
 };
 use openadr3_vtn::startup::Application;
 use reqwest::{Method, RequestBuilder, Response};
@@ -92,14 +92,14 @@ fn start_postgres_container() -> String {
 }
 
 /// A database for one test, removed when the test ends.
-struct TestDatabase {
-    url: String,
+pub struct TestDatabase {
+    pub url: String,
     cleanup: Option<(String, String)>,
     _dir: Option<tempfile::TempDir>,
 }
 
 impl TestDatabase {
-    async fn create(backend: Backend) -> Self {
+    pub async fn create(backend: Backend) -> Self {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -208,9 +208,20 @@ pub fn serve_args(database_url: &str) -> ServeArgs {
         workers: Some(1),
         metrics: true,
         metrics_token: None,
+        limits: default_limits(),
         webhooks: test_webhooks(),
         voltus: test_voltus(),
     }
+}
+
+/// The limits a server gets when no `VTN_*` limit is set (clap's defaults, from one place).
+pub fn default_limits() -> LimitArgs {
+    #[derive(clap::Parser)]
+    struct Only {
+        #[command(flatten)]
+        limits: LimitArgs,
+    }
+    <Only as clap::Parser>::parse_from(["openadr3-vtn"]).limits
 }
 
 /// The Voltus bridge against a local simulator: http on loopback, fast ticks, short backoffs.
@@ -257,6 +268,11 @@ impl TestApp {
         let db = TestDatabase::create(backend).await;
         let url = db.url.clone();
         Self::start(&url, Some(db), tweak).await
+    }
+
+    /// A server on a database the test manages itself (e.g. a PostgreSQL it stops and starts).
+    pub async fn on_database(database_url: &str, tweak: impl FnOnce(&mut ServeArgs)) -> TestApp {
+        Self::start(database_url, None, tweak).await
     }
 
     /// A second server process on this app's database, as another replica would be.

@@ -13,7 +13,9 @@ mod energy_reports;
 mod errors;
 mod event_windows;
 mod events;
+
 mod interop;
+mod limits;
 mod operations;
 mod programs;
 mod reports;
