@@ -13,7 +13,7 @@ mod energy_reports;
 mod errors;
 mod event_windows;
 mod events;
-
+mod faults;
 mod interop;
 mod limits;
 mod operations;
