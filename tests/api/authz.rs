@@ -184,7 +184,8 @@ type Row = (&'static str, &'static str, Body, Fx, [Want; 8]);
 ///   reveal tenant A's VEN. In tenant A it is a 409; `ven-x` may not create it at all (403).
 /// - The Energy Coordination API (`/users…`) is for VEN clients: business logic is refused by
 ///   role (403). Users are per VEN: `ven-x` has its own (empty) set, and `ven-1`'s is a 404.
-/// - `/bridge/voltus/status` is for business logic: VEN clients get 403 even with `read_all`.
+/// - `/bridge/voltus/status` is for business logic: VEN clients are refused by role (403, no
+///   `insufficient_scope` naming `read_all`, which they hold).
 /// - `POST /admin/keys/rotate` is 409 here because the test server signs with an HS256 secret.
 /// - Public endpoints ignore the `Authorization` header, also a bad one. The Voltus webhook is
 ///   authenticated by the secret in its path alone.
@@ -249,7 +250,7 @@ static MATRIX: &[Row] = &[
     ("PUT",    "/users/{user}/resources/{tank}",                 Body::Tank,         New(Tank),         [U,   U,   U,   DN,  NF,  OK,  DN,  SC]),
     ("DELETE", "/users/{user}/resources/{tank}",                 Body::No,           New(Tank),         [U,   U,   U,   DN,  NF,  OK,  DN,  SC]),
 
-    ("GET",    "/bridge/voltus/status",                          Body::No,           Seed,              [U,   U,   U,   OK,  SC,  SC,  NF,  SC]),
+    ("GET",    "/bridge/voltus/status",                          Body::No,           Seed,              [U,   U,   U,   OK,  DN,  DN,  NF,  SC]),
     ("POST",   "/bridge/voltus/{tenant}/webhook/{secret}",       Body::Ping,         Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
     ("POST",   "/bridge/voltus/{tenant}/webhook/not-the-secret", Body::Ping,         Seed,              [NF,  NF,  NF,  NF,  NF,  NF,  NF,  NF]),
     ("GET",    "/admin/tenants/{tenant}/voltus",                 Body::No,           Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
