@@ -36,6 +36,15 @@ impl RequiredScope for BusinessLogicRead {
     fn allows(p: &Principal) -> bool {
         p.role == Role::BusinessLogic && p.has(Scope::ReadAll)
     }
+    /// A VEN client that holds `read_all` is refused for its role, without a challenge: an
+    /// `insufficient_scope` naming `read_all` would send it for a scope it already has.
+    fn refusal(p: &Principal) -> ApiError {
+        if p.has(Scope::ReadAll) {
+            ApiError::Denied("the Voltus bridge status is for business-logic clients".into())
+        } else {
+            ApiError::Forbidden(Self::SCOPE.as_str())
+        }
+    }
 }
 
 /// Configure a tenant's Voltus bridge

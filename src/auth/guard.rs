@@ -21,6 +21,11 @@ pub trait RequiredScope {
     fn allows(principal: &Principal) -> bool {
         principal.has(Self::SCOPE)
     }
+    /// The answer to a caller that may not pass: by default a 403 whose `insufficient_scope`
+    /// challenge names [`Self::SCOPE`].
+    fn refusal(_principal: &Principal) -> ApiError {
+        ApiError::Forbidden(Self::SCOPE.as_str())
+    }
 }
 
 /// Reading programs and events: `read_all`, or for a VEN client `read_targets` (3.1). What a
@@ -148,7 +153,7 @@ impl<S: RequiredScope> FromRequest for Authorized<S> {
                 principal,
                 _scope: PhantomData,
             }),
-            Authentication::Verified(_) => Err(ApiError::Forbidden(S::SCOPE.as_str())),
+            Authentication::Verified(principal) => Err(S::refusal(&principal)),
             Authentication::Missing => Err(ApiError::Unauthorized(BearerChallenge::Missing)),
             Authentication::Invalid(why) => {
                 Err(ApiError::Unauthorized(BearerChallenge::InvalidToken(why)))

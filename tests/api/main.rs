@@ -7,6 +7,7 @@ mod receiver;
 
 mod admin;
 mod auth;
+mod authz;
 mod cli;
 mod energy_assets;
 mod energy_reports;
