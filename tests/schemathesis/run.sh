@@ -32,7 +32,8 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+# Hex: a secret starting with '-' would read as an option.
+secret() { python3 -c 'import secrets; print(secrets.token_hex(24))'; }
 
 python3 "$here/echo_callback.py" >"$work/callback.port" &
 pids+=($!)
