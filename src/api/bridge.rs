@@ -118,6 +118,7 @@ pub async fn get_config(
     params(("tenantId" = String, Path, description = "Tenant id.")),
     responses(
         (status = 200, description = "Removed.", body = VoltusConfig),
+        (status = 400, description = "Bad Request: the tenant id is not valid.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The tenant has no Voltus bridge.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]

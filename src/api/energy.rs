@@ -489,6 +489,11 @@ pub enum ReportBody {
 }
 
 impl AnyReport {
+    /// A body as read from a request (see [`read_json_body`]).
+    pub fn from_bytes(body: web::Bytes) -> Self {
+        AnyReport(body)
+    }
+
     /// Parses the body as the form it is, with that form's precise errors.
     pub fn parse(self) -> Result<ReportBody, ApiError> {
         // Only to tell the forms apart; the form itself is then parsed strictly from the bytes.

@@ -11,7 +11,8 @@ use crate::startup::AppState;
 use crate::store::EventFilter;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-const LIST_KEYS: &[&str] = &[
+/// The query parameters this collection accepts (see [`super::extract::ListQuery::parse`]).
+pub const LIST_KEYS: &[&str] = &[
     "programID",
     "targetType",
     "targetValues",

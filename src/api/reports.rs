@@ -9,7 +9,7 @@ use crate::domain::report::Report;
 use crate::error::{ApiError, Problem};
 use crate::service::reports;
 use crate::startup::AppState;
-use crate::store::ReportFilter;
+use crate::store::{Page, ReportFilter};
 use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::IntoParams;
 
@@ -107,7 +107,15 @@ pub async fn list(
     caller: Authorized<ReadVenObjects>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (extra, rest) = split_query(req.query_string(), &["eventID", "clientName"]);
+    let (filter, page) = list_filter(req.query_string())?;
+    Ok(json_list(
+        &reports::list(&state.store, &caller, filter, page).await?,
+    ))
+}
+
+/// The filter and page of a `GET /reports` query string (400 for anything it does not accept).
+pub fn list_filter(query: &str) -> Result<(ReportFilter, Page), ApiError> {
+    let (extra, rest) = split_query(query, &["eventID", "clientName"]);
     let query = ListQuery::parse(&rest, LIST_KEYS)?;
     let mut filter = ReportFilter {
         program_id: query.program_id.map(String::from),
@@ -121,9 +129,7 @@ pub async fn list(
             _ => filter.client_name = Some(client_name(&value)?),
         }
     }
-    Ok(json_list(
-        &reports::list(&state.store, &caller, filter, query.page).await?,
-    ))
+    Ok((filter, query.page))
 }
 
 /// Create a report

@@ -13,7 +13,7 @@ use crate::domain::ObjectType;
 use crate::error::{ApiError, Problem};
 use crate::service::subscriptions;
 use crate::startup::AppState;
-use crate::store::SubscriptionFilter;
+use crate::store::{Page, SubscriptionFilter};
 use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::IntoParams;
 
@@ -92,7 +92,16 @@ pub async fn list(
     caller: Authorized<ReadVenObjects>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (extra, rest) = split_query(req.query_string(), &["clientName", "objects"]);
+    let (filter, page) = list_filter(req.query_string())?;
+    Ok(json_list(
+        &subscriptions::list(&state.store, &caller, filter, page).await?,
+    ))
+}
+
+/// The filter and page of a `GET /subscriptions` query string (400 for anything it does not
+/// accept).
+pub fn list_filter(query: &str) -> Result<(SubscriptionFilter, Page), ApiError> {
+    let (extra, rest) = split_query(query, &["clientName", "objects"]);
     let query = ListQuery::parse(&rest, LIST_KEYS)?;
     let mut filter = SubscriptionFilter {
         program_id: query.program_id.map(String::from),
@@ -117,9 +126,7 @@ pub async fn list(
             filter.client_name = Some(client_name(&value)?);
         }
     }
-    Ok(json_list(
-        &subscriptions::list(&state.store, &caller, filter, query.page).await?,
-    ))
+    Ok((filter, query.page))
 }
 
 /// Create a subscription

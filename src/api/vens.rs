@@ -15,8 +15,10 @@ use crate::store::{ResourceFilter, VenFilter};
 use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::IntoParams;
 
-const VEN_LIST_KEYS: &[&str] = &["venName", "targetType", "targetValues", "skip", "limit"];
-const RESOURCE_LIST_KEYS: &[&str] = &[
+/// The query parameters `GET /vens` accepts.
+pub const VEN_LIST_KEYS: &[&str] = &["venName", "targetType", "targetValues", "skip", "limit"];
+/// The query parameters `GET /vens/{venID}/resources` accepts.
+pub const RESOURCE_LIST_KEYS: &[&str] = &[
     "resourceName",
     "targetType",
     "targetValues",

@@ -742,7 +742,8 @@ async fn check_usage_refs(
     Ok(())
 }
 
-fn report_resource(usage: &EnergyUsage) -> Result<ReportResource, ApiError> {
+/// The report resource that stores one checked `EnergyUsage` payload: one interval per point.
+pub fn report_resource(usage: &EnergyUsage) -> Result<ReportResource, ApiError> {
     let duration = IsoDuration::parse(&iso_duration(usage.resolution_seconds))
         .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     let intervals = usage

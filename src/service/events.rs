@@ -3,7 +3,8 @@ use crate::domain::{Event, ObjectId, ObjectType, TenantId};
 use crate::error::ApiError;
 use crate::store::{DynStore, EventFilter, EventRow, Page, StoreError, VenVisibility};
 
-fn row(event: &Event) -> Result<EventRow, ApiError> {
+/// The stored form of an event: its JSON body and the columns queries filter on.
+pub fn row(event: &Event) -> Result<EventRow, ApiError> {
     let window = event.active_window();
     Ok(EventRow {
         id: event

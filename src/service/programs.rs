@@ -3,7 +3,8 @@ use crate::domain::{ObjectId, ObjectType, Program, TenantId};
 use crate::error::ApiError;
 use crate::store::{DynStore, Page, ProgramFilter, ProgramRow, StoreError, VenVisibility};
 
-fn row(program: &Program) -> Result<ProgramRow, ApiError> {
+/// The stored form of a program: its JSON body and the columns queries filter on.
+pub fn row(program: &Program) -> Result<ProgramRow, ApiError> {
     Ok(ProgramRow {
         id: program
             .id

@@ -31,7 +31,8 @@ pub(crate) fn check_client_name(ven: Option<&str>, client_name: &str) -> Result<
     }
 }
 
-fn row(report: &Report, owner: Option<&str>) -> Result<ReportRow, ApiError> {
+/// The stored form of a report: its JSON body and the columns queries filter on.
+pub fn row(report: &Report, owner: Option<&str>) -> Result<ReportRow, ApiError> {
     Ok(ReportRow {
         id: report
             .id

@@ -22,7 +22,8 @@ use crate::store::{
     SubscriptionRow,
 };
 
-fn row(subscription: &Subscription, owner: Option<&str>) -> Result<SubscriptionRow, ApiError> {
+/// The stored form of a subscription: its JSON body and the columns queries filter on.
+pub fn row(subscription: &Subscription, owner: Option<&str>) -> Result<SubscriptionRow, ApiError> {
     let mut objects: Vec<SubscribedObject> = Vec::new();
     for (i, entry) in subscription.object_operations.iter().enumerate() {
         for object in &entry.objects {

@@ -468,6 +468,62 @@ fn the_spec_comparison_notices_missing_properties_paths_and_changed_types() {
     );
 }
 
+/// Every `values` array of a `valuesMap` lists its item types under `anyOf`: they overlap (an
+/// integer is a number), so under `oneOf` a response holding an integer would fail the document
+/// (Schemathesis found `GET /programs` doing so).
+#[test]
+fn values_map_items_may_match_several_types() {
+    let doc = ours();
+    let values_items: Vec<&Value> = doc["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|s| {
+            s["properties"]["values"]["items"]
+                .as_object()
+                .map(|_| &s["properties"]["values"]["items"])
+        })
+        .collect();
+    assert!(!values_items.is_empty(), "no valuesMap schema found");
+    for items in values_items {
+        assert!(
+            items.get("oneOf").is_none(),
+            "oneOf in values items: {items}"
+        );
+        assert!(
+            items.get("anyOf").is_some(),
+            "values items without anyOf: {items}"
+        );
+    }
+}
+
+/// A path parameter the server checks for its syntax (object, tenant, user and asset ids) gets a
+/// 400 when malformed, so every operation taking one must document its 400 (Schemathesis found
+/// `DELETE /admin/tenants/{tenantId}/voltus` without it). Client and identity-provider ids are
+/// looked up as given: an unknown one is a 404.
+#[test]
+fn every_operation_with_a_checked_path_id_documents_its_400() {
+    let unchecked = ["clientId", "id"];
+    let doc = ours();
+    let mut gaps = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in METHODS {
+            let Some(operation) = item.get(*method) else {
+                continue;
+            };
+            let checked_ids = operation["parameters"].as_array().is_some_and(|ps| {
+                ps.iter().any(|p| {
+                    p["in"] == "path" && !unchecked.contains(&p["name"].as_str().unwrap_or(""))
+                })
+            });
+            if checked_ids && operation["responses"].get("400").is_none() {
+                gaps.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    assert!(gaps.is_empty(), "no 400 documented: {gaps:#?}");
+}
+
 /// Every operation is documented: a summary and a description, an operation id and a tag, a
 /// described response for each status, a 4xx problem for every operation that takes input or a
 /// token, a schema for JSON bodies, and security on everything under the API base path except
