@@ -627,8 +627,8 @@ async fn a_stopped_postgres_gives_quick_503s_and_service_resumes_by_itself() {
     stop.send_replace(true);
     load.await.unwrap();
 
-    let record = record.lock().unwrap();
-    let during = &record.statuses[outage_started..outage_ended];
+    let statuses = std::mem::take(&mut record.lock().unwrap().statuses);
+    let during = &statuses[outage_started..outage_ended];
     assert!(
         during.iter().any(|(status, _)| *status == 503),
         "no request saw the outage: {during:?}"
