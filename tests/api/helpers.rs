@@ -493,3 +493,22 @@ pub fn id_of(object: &Value) -> String {
         .unwrap_or_else(|| panic!("no id: {object}"))
         .to_owned()
 }
+
+/// Polls `check` until it returns `Some`, for at most `limit`; panics naming `what` after that.
+pub async fn within<T, Fut: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    limit: std::time::Duration,
+    mut check: impl FnMut() -> Fut,
+) -> T {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}

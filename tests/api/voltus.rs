@@ -17,19 +17,11 @@ const POLLS: &str = "GET /2022-04-15/dispatches";
 const PROGRAM: &str = "voltus-dr";
 
 /// Polls `check` until it returns `Some`, for at most 10 s.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+async fn eventually<T, Fut: Future<Output = Option<T>>>(
+    what: &str,
+    check: impl FnMut() -> Fut,
+) -> T {
+    within(what, Duration::from_secs(10), check).await
 }
 
 fn simulator() -> Simulator {
