@@ -1,6 +1,7 @@
 //! Wire types of the OpenADR 3.0.1 API and the rules that apply to them, independent of HTTP and SQL.
 
 pub mod admin;
+pub mod audience;
 pub mod common;
 pub mod energy;
 pub mod event;

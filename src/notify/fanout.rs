@@ -15,10 +15,11 @@
 //!
 //! Each matching entry yields one delivery per distinct callback URL.
 
+use crate::domain::audience::VenAudience;
 use crate::domain::common::ValuesMap;
 use crate::domain::subscription::{object_type_name, Subscription};
 use crate::service::target_pairs;
-use crate::store::{ChangeRecord, DynStore, NewDelivery, StoreResult, TargetPairs, VenContext};
+use crate::store::{ChangeRecord, DynStore, NewDelivery, StoreResult, TargetPairs};
 use serde::Deserialize;
 
 /// The fields of a changed object that matching needs.
@@ -40,16 +41,6 @@ struct ObjectFacts {
 #[derive(Deserialize)]
 struct NotificationFacts {
     object: ObjectFacts,
-}
-
-/// Whether one of `targets` addresses the VEN: its name (`VEN_NAME`), one of its resources'
-/// names (`RESOURCE_NAME`), or one of its own targets. The same rule as the store's SQL.
-fn addresses_ven(targets: &TargetPairs, ven: &VenContext) -> bool {
-    targets.iter().any(|(kind, value)| {
-        (kind == "VEN_NAME" && *value == ven.ven_name)
-            || (kind == "RESOURCE_NAME" && ven.resource_names.contains(value))
-            || ven.targets.iter().any(|(k, v)| k == kind && v == value)
-    })
 }
 
 /// Everything the fan-out of one change needs from the store, loaded once per change.
@@ -104,27 +95,24 @@ impl<'a> FanOut<'a> {
         // A VEN client whose VEN is not registered yet still sees what names it (VEN_NAME).
         let ven = self
             .store
-            .ven_context(tenant, ven_name)
+            .ven_audience(tenant, ven_name)
             .await?
-            .unwrap_or_else(|| VenContext {
-                ven_name: ven_name.to_owned(),
-                ..VenContext::default()
-            });
+            .unwrap_or_else(|| VenAudience::unregistered(ven_name));
         Ok(match kind {
             "RESOURCE" => {
                 !ven.ven_id.is_empty() && self.object.ven_id.as_deref() == Some(&ven.ven_id)
             }
             "PROGRAM" => {
-                self.object_targets.is_empty() || addresses_ven(&self.object_targets, &ven)
+                self.object_targets.is_empty() || ven.is_addressed_by(&self.object_targets)
             }
             "EVENT" => {
                 if !self.object_targets.is_empty() {
-                    addresses_ven(&self.object_targets, &ven)
+                    ven.is_addressed_by(&self.object_targets)
                 } else {
                     // An untargeted event addresses whoever its program addresses.
                     match self.object.program_id.as_deref() {
                         Some(program) => match self.store.program_targets(tenant, program).await? {
-                            Some(targets) => targets.is_empty() || addresses_ven(&targets, &ven),
+                            Some(targets) => targets.is_empty() || ven.is_addressed_by(&targets),
                             None => false,
                         },
                         None => false,
@@ -189,38 +177,5 @@ impl<'a> FanOut<'a> {
             }
         }
         Ok(deliveries)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ven() -> VenContext {
-        VenContext {
-            ven_id: "v1".into(),
-            ven_name: "ven-1".into(),
-            targets: vec![("GROUP".into(), "north".into())],
-            resource_names: vec!["meter-7".into()],
-        }
-    }
-
-    fn pairs(list: &[(&str, &str)]) -> TargetPairs {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn a_target_addresses_the_ven_by_name_resource_or_its_own_targets() {
-        let ven = ven();
-        assert!(addresses_ven(&pairs(&[("VEN_NAME", "ven-1")]), &ven));
-        assert!(addresses_ven(&pairs(&[("RESOURCE_NAME", "meter-7")]), &ven));
-        assert!(addresses_ven(&pairs(&[("GROUP", "north")]), &ven));
-        assert!(!addresses_ven(&pairs(&[("VEN_NAME", "ven-2")]), &ven));
-        assert!(!addresses_ven(&pairs(&[("RESOURCE_NAME", "ven-1")]), &ven));
-        assert!(!addresses_ven(&pairs(&[("GROUP", "south")]), &ven));
-        assert!(!addresses_ven(&pairs(&[("REGION", "north")]), &ven));
-        assert!(!addresses_ven(&pairs(&[]), &ven));
     }
 }

@@ -149,8 +149,7 @@ pub struct ObjectTable {
     pub has_owner: bool,
 }
 
-/// `(type, value)` pairs of an object's targets, flattened so they can be indexed.
-pub type TargetPairs = Vec<(String, String)>;
+pub use crate::domain::audience::{TargetPairs, VenAudience};
 
 pub struct ProgramRow {
     pub id: String,

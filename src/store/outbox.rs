@@ -7,7 +7,7 @@
 //! notification is sent at least once; with live workers each is sent once, because a row is
 //! leased to one worker at a time (on PostgreSQL concurrent claims skip each other's locked rows).
 
-use super::{Page, StoreResult, TargetPairs};
+use super::{Page, StoreResult, TargetPairs, VenAudience};
 use crate::domain::TenantId;
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -33,15 +33,6 @@ pub struct SubscriptionCandidate {
     /// VEN name of the VEN client that owns it; `None` for business logic.
     pub owner: Option<String>,
     pub body: String,
-}
-
-/// What decides whether a VEN may read an object.
-#[derive(Debug, Clone, Default)]
-pub struct VenContext {
-    pub ven_id: String,
-    pub ven_name: String,
-    pub targets: TargetPairs,
-    pub resource_names: Vec<String>,
 }
 
 /// One notification to send, decided at fan-out.
@@ -154,11 +145,11 @@ pub trait OutboxStore: Send + Sync {
         operation: &str,
     ) -> StoreResult<Vec<SubscriptionCandidate>>;
     /// The VEN of that name, its targets and its resources' names; `None` when it does not exist.
-    async fn ven_context(
+    async fn ven_audience(
         &self,
         tenant: &TenantId,
         ven_name: &str,
-    ) -> StoreResult<Option<VenContext>>;
+    ) -> StoreResult<Option<VenAudience>>;
     /// Targets of a program, `None` when it does not exist.
     async fn program_targets(
         &self,
@@ -217,7 +208,7 @@ macro_rules! impl_outbox_store {
             use crate::domain::TenantId;
             use crate::store::{
                 AttemptOutcome, ChangeRecord, DeliveryJob, DeliveryRecord, NewDelivery, OutboxDepth, Page,
-                StoreError, StoreResult, SubscriptionCandidate, TargetPairs, VenContext,
+                StoreError, StoreResult, SubscriptionCandidate, TargetPairs, VenAudience,
             };
             use sqlx::{QueryBuilder, Row};
             use std::sync::Arc;
@@ -289,7 +280,7 @@ macro_rules! impl_outbox_store {
                         .collect())
                 }
 
-                async fn ven_context(&self, tenant: &TenantId, ven_name: &str) -> StoreResult<Option<VenContext>> {
+                async fn ven_audience(&self, tenant: &TenantId, ven_name: &str) -> StoreResult<Option<VenAudience>> {
                     let vens = sqlx::query("SELECT seq, id FROM vens WHERE tenant_id = $1 AND ven_name = $2")
                         .bind(tenant.as_str())
                         .bind(ven_name)
@@ -310,7 +301,7 @@ macro_rules! impl_outbox_store {
                             .bind(&ven_id)
                             .fetch_all(&self.read)
                             .await?;
-                    Ok(Some(VenContext { ven_id, ven_name: ven_name.to_owned(), targets, resource_names }))
+                    Ok(Some(VenAudience { ven_id, ven_name: ven_name.to_owned(), targets, resource_names }))
                 }
 
                 async fn program_targets(&self, tenant: &TenantId, program_id: &str) -> StoreResult<Option<TargetPairs>> {
