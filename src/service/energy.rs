@@ -467,6 +467,9 @@ pub async fn create_asset(
             // The store gives it the user's meter targets.
             targets: None,
         },
+        // A service provider's asset: its name (the partner's id) addresses nobody until
+        // business logic approves the resource.
+        false,
     )?;
     let row = AssetRow {
         id: asset.id().to_string(),

@@ -144,7 +144,8 @@ pub trait OutboxStore: Send + Sync {
         object_type: &str,
         operation: &str,
     ) -> StoreResult<Vec<SubscriptionCandidate>>;
-    /// The VEN of that name, its targets and its resources' names; `None` when it does not exist.
+    /// The VEN of that name, its targets and its approved resources' names; `None` when it does
+    /// not exist.
     async fn ven_audience(
         &self,
         tenant: &TenantId,
@@ -296,7 +297,7 @@ macro_rules! impl_outbox_store {
                         .map(|row| (row.get(0), row.get(1)))
                         .collect();
                     let resource_names =
-                        sqlx::query_scalar("SELECT resource_name FROM resources WHERE tenant_id = $1 AND ven_id = $2")
+                        sqlx::query_scalar("SELECT resource_name FROM resources WHERE tenant_id = $1 AND ven_id = $2 AND approved")
                             .bind(tenant.as_str())
                             .bind(&ven_id)
                             .fetch_all(&self.read)

@@ -42,7 +42,7 @@ impl PostgresStore {
 }
 
 super::sql::impl_store!(PostgresStore, sqlx::Postgres);
-super::vens::impl_ven_store!(PostgresStore, sqlx::Postgres);
+super::vens::impl_ven_store!(PostgresStore, sqlx::Postgres, " FOR UPDATE");
 super::reports::impl_report_store!(PostgresStore, sqlx::Postgres);
 super::subscriptions::impl_subscription_store!(PostgresStore, sqlx::Postgres);
 // SQLite has one writer, so a claim is atomic by itself; PostgreSQL workers skip rows another

@@ -46,9 +46,10 @@ macro_rules! impl_store {
             qb.push(")");
         }
 
-        /// `EXISTS (…)`: a target of the `alias` row (a program or an event) is `VEN_NAME` = the
-        /// VEN's name, `RESOURCE_NAME` = the name of one of its VEN's resources, or equal (type and
-        /// value) to one of its VEN's own targets.
+        /// `EXISTS (…)`: a target of the `alias` row (a program or an event) addresses the VEN:
+        /// `VEN_NAME` = the VEN's name, `RESOURCE_NAME` = the name of one of its VEN's approved
+        /// resources, or equal (type and value) to one of its VEN's own targets. The SQL form of
+        /// `domain::audience::VenAudience::is_addressed_by`; keep the two alike.
         fn push_ven_target_match<'a>(
             qb: &mut QueryBuilder<'a, $db>,
             tenant: &'a TenantId,
@@ -64,7 +65,7 @@ macro_rules! impl_store {
             .push(
                 ") OR (t.target_type = 'RESOURCE_NAME' AND t.target_value IN (SELECT r.resource_name \
                  FROM resources r JOIN vens v ON v.tenant_id = r.tenant_id AND v.id = r.ven_id \
-                 WHERE v.tenant_id = ",
+                 WHERE r.approved AND v.tenant_id = ",
             )
             .push_bind(tenant.as_str())
             .push(" AND v.ven_name = ")

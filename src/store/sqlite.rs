@@ -64,7 +64,7 @@ impl SqliteStore {
 }
 
 super::sql::impl_store!(SqliteStore, sqlx::Sqlite);
-super::vens::impl_ven_store!(SqliteStore, sqlx::Sqlite);
+super::vens::impl_ven_store!(SqliteStore, sqlx::Sqlite, "");
 super::reports::impl_report_store!(SqliteStore, sqlx::Sqlite);
 super::subscriptions::impl_subscription_store!(SqliteStore, sqlx::Sqlite);
 // SQLite has one writer, so a claim is atomic by itself; PostgreSQL workers skip rows another

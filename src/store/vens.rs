@@ -12,6 +12,10 @@ pub struct VenRow {
     pub id: String,
     pub ven_name: String,
     pub targets: TargetPairs,
+    /// Whether business logic writes it. Only business logic may write the targets the server
+    /// derives from Energy Coordination meters (`METER_POINT_ID`, `LOCATION_ID`) itself, and only
+    /// on a VEN without meters; otherwise the store derives them.
+    pub by_business_logic: bool,
     /// The VEN exactly as the API returns it.
     pub body: String,
 }
@@ -21,6 +25,10 @@ pub struct ResourceRow {
     pub ven_id: String,
     pub resource_name: String,
     pub targets: TargetPairs,
+    /// Whether business logic writes it. A resource business logic created or wrote is approved:
+    /// its name addresses its VEN (`RESOURCE_NAME`). A VEN client's write keeps the approval
+    /// while the name stays, and withdraws it on a rename.
+    pub by_business_logic: bool,
     /// The resource exactly as the API returns it.
     pub body: String,
 }
@@ -42,8 +50,7 @@ pub struct ResourceFilter {
 }
 
 /// What a VEN client may see of programs and events: those without targets, and those with a
-/// target that is `VEN_NAME` = its name, `RESOURCE_NAME` = the name of one of its VEN's
-/// resources, or equal (type and value) to one of its VEN's own targets.
+/// target that addresses its VEN (see [`crate::domain::audience`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VenVisibility {
     pub ven_name: String,
@@ -66,13 +73,16 @@ pub trait VenStore: Send + Sync {
         filter: &VenFilter,
         page: Page,
     ) -> StoreResult<Vec<String>>;
-    /// `false` when no such VEN (with `owner`: of that name) exists; `Duplicate` on a taken name.
+    /// The VEN as stored; `None` when no such VEN (with `owner`: of that name) exists;
+    /// `Duplicate` on a taken name. A VEN with Energy Coordination meters keeps the targets
+    /// derived from them (`METER_POINT_ID`, `LOCATION_ID`), whatever the body says: the server
+    /// owns those; a VEN client's write never sets them.
     async fn update_ven(
         &self,
         tenant: &TenantId,
         row: &VenRow,
         owner: Option<&str>,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Option<String>>;
     /// Deletes the VEN and its resources; the deleted body, `None` when missing.
     async fn delete_ven(
         &self,
@@ -96,8 +106,14 @@ pub trait VenStore: Send + Sync {
         filter: &ResourceFilter,
         page: Page,
     ) -> StoreResult<Vec<String>>;
-    /// `false` when no such resource exists in the VEN; `Duplicate` on a taken name.
-    async fn update_resource(&self, tenant: &TenantId, row: &ResourceRow) -> StoreResult<bool>;
+    /// The resource as stored; `None` when no such resource exists in the VEN; `Duplicate` on a
+    /// taken name. An Energy Coordination asset keeps the meter targets of its user, whatever
+    /// the body says, and a VEN client's write never sets `METER_POINT_ID` or `LOCATION_ID`.
+    async fn update_resource(
+        &self,
+        tenant: &TenantId,
+        row: &ResourceRow,
+    ) -> StoreResult<Option<String>>;
     async fn delete_resource(
         &self,
         tenant: &TenantId,
@@ -108,9 +124,11 @@ pub trait VenStore: Send + Sync {
 
 /// The portable SQL of [`VenStore`], expanded once per backend next to `impl_store!` (whose
 /// helpers it uses: `insert_targets`, `replace_targets`, `returning_seq`, `push_target_filter`,
-/// `push_page`). Writes use `execute`/`fetch_all`, never `fetch_one` (see `SqliteStore`).
+/// `push_page`). `$lock` locks the VEN row a VEN update reads (`FOR UPDATE` on PostgreSQL; the
+/// single SQLite writer serialises writes by itself). Writes use `execute`/`fetch_all`, never
+/// `fetch_one` (see `SqliteStore`).
 macro_rules! impl_ven_store {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, $lock:expr) => {
         mod ven_store {
             use super::*;
             use crate::domain::TenantId;
@@ -183,28 +201,54 @@ macro_rules! impl_ven_store {
                     tenant: &TenantId,
                     row: &VenRow,
                     owner: Option<&str>,
-                ) -> StoreResult<bool> {
+                ) -> StoreResult<Option<String>> {
                     let mut tx = self.write.begin().await?;
+                    // Lock the VEN first, as Energy Coordination writes do, so that a meter written
+                    // meanwhile cannot be missing from the targets derived below.
+                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("SELECT v.ven_name FROM vens v WHERE v.tenant_id = ");
+                    qb.push_bind(tenant.as_str()).push(" AND v.id = ").push_bind(&row.id);
+                    if let Some(owner) = owner {
+                        qb.push(" AND v.ven_name = ").push_bind(owner);
+                    }
+                    qb.push($lock);
+                    let names: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+                    let Some(current_name) = names.into_iter().next() else {
+                        return Ok(None);
+                    };
+                    let meters: Vec<String> = sqlx::query_scalar(
+                        "SELECT body FROM ec_meters WHERE tenant_id = $1 AND ven_name = $2 ORDER BY seq",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(&current_name)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let derived = if meters.is_empty() && row.by_business_logic {
+                        None
+                    } else {
+                        crate::domain::energy::with_meter_targets::<crate::domain::Ven>(&row.body, &meters, None)
+                            .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?
+                    };
+                    let (body, targets) = match &derived {
+                        Some(rewritten) => (&rewritten.body, &rewritten.targets),
+                        None => (&row.body, &row.targets),
+                    };
                     let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("UPDATE vens SET ven_name = ");
                     qb.push_bind(&row.ven_name)
                         .push(", body = ")
-                        .push_bind(&row.body)
+                        .push_bind(body)
                         .push(" WHERE tenant_id = ")
                         .push_bind(tenant.as_str())
                         .push(" AND id = ")
-                        .push_bind(&row.id);
-                    if let Some(owner) = owner {
-                        qb.push(" AND ven_name = ").push_bind(owner);
-                    }
-                    qb.push(" RETURNING seq");
+                        .push_bind(&row.id)
+                        .push(" RETURNING seq");
                     let Some(seq) = super::returning_seq(&mut tx, &mut qb).await? else {
-                        return Ok(false);
+                        return Ok(None);
                     };
-                    super::replace_targets(&mut tx, "ven_targets", tenant, seq, &row.targets).await?;
-                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "VEN", operation: "PUT", object_id: &row.id, owner: None, body: &row.body }).await?;
+                    super::replace_targets(&mut tx, "ven_targets", tenant, seq, targets).await?;
+                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "VEN", operation: "PUT", object_id: &row.id, owner: None, body }).await?;
                     tx.commit().await?;
                     self.signal.notify_one();
-                    Ok(true)
+                    Ok(Some(body.clone()))
                 }
 
                 async fn delete_ven(
@@ -220,7 +264,7 @@ macro_rules! impl_ven_store {
                 async fn insert_resource(&self, tenant: &TenantId, row: &ResourceRow) -> StoreResult<()> {
                     let mut tx = self.write.begin().await?;
                     let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
-                        "INSERT INTO resources (tenant_id, id, ven_id, resource_name, body) VALUES (",
+                        "INSERT INTO resources (tenant_id, id, ven_id, resource_name, approved, body) VALUES (",
                     );
                     let mut values = qb.separated(", ");
                     values
@@ -228,6 +272,7 @@ macro_rules! impl_ven_store {
                         .push_bind(&row.id)
                         .push_bind(&row.ven_id)
                         .push_bind(&row.resource_name)
+                        .push_bind(row.by_business_logic)
                         .push_bind(&row.body);
                     qb.push(") RETURNING seq");
                     let seq = super::returning_seq(&mut tx, &mut qb)
@@ -275,13 +320,66 @@ macro_rules! impl_ven_store {
                     Ok(qb.build_query_scalar().fetch_all(&self.read).await?)
                 }
 
-                async fn update_resource(&self, tenant: &TenantId, row: &ResourceRow) -> StoreResult<bool> {
+                async fn update_resource(&self, tenant: &TenantId, row: &ResourceRow) -> StoreResult<Option<String>> {
                     let mut tx = self.write.begin().await?;
+                    // Lock the VEN first, as Energy Coordination writes do, so that a meter written
+                    // meanwhile cannot be missing from the targets derived below.
+                    let locked: Vec<i64> = sqlx::query_scalar(&format!(
+                        "SELECT seq FROM vens WHERE tenant_id = $1 AND id = $2{}",
+                        $lock
+                    ))
+                    .bind(tenant.as_str())
+                    .bind(&row.ven_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    if locked.is_empty() {
+                        return Ok(None);
+                    }
+                    // An Energy Coordination asset carries its user's meter targets; any other
+                    // resource keeps what business logic wrote, and a VEN client writes none.
+                    let asset: Vec<String> = sqlx::query_scalar(
+                        "SELECT user_id FROM ec_assets WHERE tenant_id = $1 AND resource_id = $2",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(&row.id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let meters: Vec<String> = match asset.first() {
+                        Some(user_id) => sqlx::query_scalar(
+                            "SELECT m.body FROM ec_meters m JOIN ec_assets a ON a.tenant_id = m.tenant_id \
+                             AND a.ven_name = m.ven_name AND a.user_id = m.user_id \
+                             WHERE a.tenant_id = $1 AND a.resource_id = $2 AND m.user_id = $3 ORDER BY m.seq",
+                        )
+                        .bind(tenant.as_str())
+                        .bind(&row.id)
+                        .bind(user_id)
+                        .fetch_all(&mut *tx)
+                        .await?,
+                        None => Vec::new(),
+                    };
+                    let derived = if asset.is_empty() && row.by_business_logic {
+                        None
+                    } else {
+                        crate::domain::energy::with_meter_targets::<crate::domain::Resource>(&row.body, &meters, None)
+                            .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?
+                    };
+                    let (body, targets) = match &derived {
+                        Some(rewritten) => (&rewritten.body, &rewritten.targets),
+                        None => (&row.body, &row.targets),
+                    };
                     let mut qb: QueryBuilder<'_, $db> =
-                        QueryBuilder::new("UPDATE resources SET resource_name = ");
-                    qb.push_bind(&row.resource_name)
+                        QueryBuilder::new("UPDATE resources SET approved = ");
+                    // SET expressions see the row as it was: a rename by a VEN client withdraws
+                    // the approval, a write by business logic grants it.
+                    if row.by_business_logic {
+                        qb.push("TRUE");
+                    } else {
+                        qb.push("(approved AND resource_name = ").push_bind(&row.resource_name).push(")");
+                    }
+                    qb.push(", resource_name = ")
+                        .push_bind(&row.resource_name)
                         .push(", body = ")
-                        .push_bind(&row.body)
+                        .push_bind(body)
                         .push(" WHERE tenant_id = ")
                         .push_bind(tenant.as_str())
                         .push(" AND ven_id = ")
@@ -290,13 +388,13 @@ macro_rules! impl_ven_store {
                         .push_bind(&row.id)
                         .push(" RETURNING seq");
                     let Some(seq) = super::returning_seq(&mut tx, &mut qb).await? else {
-                        return Ok(false);
+                        return Ok(None);
                     };
-                    super::replace_targets(&mut tx, "resource_targets", tenant, seq, &row.targets).await?;
-                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "RESOURCE", operation: "PUT", object_id: &row.id, owner: None, body: &row.body }).await?;
+                    super::replace_targets(&mut tx, "resource_targets", tenant, seq, targets).await?;
+                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "RESOURCE", operation: "PUT", object_id: &row.id, owner: None, body }).await?;
                     tx.commit().await?;
                     self.signal.notify_one();
-                    Ok(true)
+                    Ok(Some(body.clone()))
                 }
 
                 async fn delete_resource(

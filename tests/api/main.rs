@@ -29,3 +29,4 @@ mod tokens;
 mod ven_visibility;
 mod vens;
 mod voltus;
+mod widening;

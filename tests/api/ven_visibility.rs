@@ -337,20 +337,17 @@ async fn visibility_follows_the_ven_and_its_resources(backend: Backend) {
         vec![by_name.clone()]
     );
 
-    // The VEN registers itself with a group and adds a resource: both now count.
+    // The VEN registers itself and adds a resource: neither widens what it sees, since only
+    // business logic writes a VEN's targets and approves a resource's name.
     let response = call_as(
         &app,
         &ven,
         Method::POST,
         "/vens",
-        Some(json!({"venName": "ven-a", "targets": [{"type": "GROUP", "values": ["g1"]}]})),
+        Some(json!({"venName": "ven-a"})),
     )
     .await;
     let ven_id = id_of(&expect_json(response, 201).await);
-    assert_eq!(
-        list_as(&app, &ven, "/programs").await,
-        vec![by_name.clone(), by_group.clone()]
-    );
     let response = call_as(
         &app,
         &ven,
@@ -362,19 +359,40 @@ async fn visibility_follows_the_ven_and_its_resources(backend: Backend) {
     let resource = id_of(&expect_json(response, 201).await);
     assert_eq!(
         list_as(&app, &ven, "/programs").await,
+        vec![by_name.clone()]
+    );
+
+    // Business logic gives the VEN a group and approves the resource: both now count.
+    expect_json(
+        app.put(
+            &format!("/vens/{ven_id}"),
+            json!({"venName": "ven-a", "targets": [{"type": "GROUP", "values": ["g1"]}]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    expect_json(
+        app.put(
+            &format!("/vens/{ven_id}/resources/{resource}"),
+            json!({"resourceName": "meter-1"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        list_as(&app, &ven, "/programs").await,
         vec![by_name.clone(), by_resource.clone(), by_group.clone()]
     );
 
-    // Dropping the group and the resource takes them away again.
-    let response = call_as(
-        &app,
-        &ven,
-        Method::PUT,
-        &format!("/vens/{ven_id}"),
-        Some(json!({"venName": "ven-a"})),
+    // Dropping the group (business logic) and the resource (the VEN) takes them away again.
+    expect_json(
+        app.put(&format!("/vens/{ven_id}"), json!({"venName": "ven-a"}))
+            .await,
+        200,
     )
     .await;
-    expect_json(response, 200).await;
     let response = call_as(
         &app,
         &ven,

@@ -694,7 +694,10 @@ async fn ven_client_sees_and_writes_only_its_own_ven(backend: Backend) {
         &ven,
         Method::PUT,
         &format!("/vens/{a}"),
-        Some(json!({"venName": "ven-a", "attributes": [{"type": "X", "values": [1]}]})),
+        Some(
+            json!({"venName": "ven-a", "targets": [{"type": "GROUP", "values": ["g"]}],
+                   "attributes": [{"type": "X", "values": [1]}]}),
+        ),
     )
     .await;
     assert_eq!(
