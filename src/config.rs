@@ -571,6 +571,25 @@ pub struct WebhookArgs {
     #[arg(long, env = "VTN_WEBHOOK_CONCURRENCY", default_value_t = 16)]
     pub webhook_concurrency: usize,
 
+    /// Of those, at most this many to one subscriber (the client that created the subscriptions)
+    /// at a time, so a receiver that hangs, or a subscriber with many callbacks, holds only its
+    /// share of the slots.
+    #[arg(
+        long,
+        env = "VTN_WEBHOOK_CONCURRENCY_PER_SUBSCRIBER",
+        default_value_t = 2
+    )]
+    pub webhook_concurrency_per_subscriber: usize,
+
+    /// Of those, at most this many to the subscribers of one tenant at a time, so one tenant
+    /// cannot delay another's notifications. Must not exceed VTN_WEBHOOK_CONCURRENCY.
+    #[arg(long, env = "VTN_WEBHOOK_CONCURRENCY_PER_TENANT", default_value_t = 8)]
+    pub webhook_concurrency_per_tenant: usize,
+
+    /// Distinct callback URLs one subscription may name.
+    #[arg(long, env = "VTN_WEBHOOK_MAX_CALLBACKS", default_value_t = 8)]
+    pub webhook_max_callbacks: usize,
+
     /// How often the worker looks for work written by other replicas and for retries that are
     /// due, in milliseconds (work of its own process starts at once).
     #[arg(long, env = "VTN_WEBHOOK_POLL_MS", default_value_t = 500)]

@@ -182,8 +182,9 @@ pub struct Delivery {
     #[serde(rename = "objectID")]
     pub object_id: String,
     pub callback_url: String,
-    /// `pending` (not yet delivered; retried at `nextAttemptDateTime`), `delivered`, or
-    /// `failed` (attempts exhausted, or the receiver answered 410 Gone).
+    /// `pending` (not yet delivered; retried at `nextAttemptDateTime`), `delivered`, `failed`
+    /// (attempts exhausted, or the receiver answered 410 Gone), or `superseded` (the
+    /// subscription's callbacks changed first; a delivery to the current callback replaces it).
     #[schema(example = "delivered")]
     pub state: String,
     pub attempts: i32,

@@ -128,7 +128,12 @@ impl<'a> FanOut<'a> {
         let change = self.change;
         let candidates = self
             .store
-            .subscription_candidates(&change.tenant, &change.object_type, &change.operation)
+            .subscription_candidates(
+                &change.tenant,
+                &change.object_type,
+                &change.operation,
+                change.seq,
+            )
             .await?;
         let mut deliveries: Vec<NewDelivery> = Vec::new();
         for candidate in candidates {
@@ -170,8 +175,8 @@ impl<'a> FanOut<'a> {
                     deliveries.push(NewDelivery {
                         id: uuid::Uuid::new_v4().to_string(),
                         subscription_id: candidate.id.clone(),
+                        subscriber: candidate.subscriber.clone(),
                         callback_url: entry.callback_url.clone(),
-                        bearer_token: entry.bearer_token.clone(),
                     });
                 }
             }

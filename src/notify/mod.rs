@@ -28,6 +28,8 @@ use std::time::Duration;
 pub struct Webhooks {
     pub policy: CallbackPolicy,
     pub client: reqwest::Client,
+    /// Distinct callback URLs one subscription may name.
+    pub max_callbacks: usize,
 }
 
 impl Webhooks {
@@ -43,18 +45,41 @@ impl Webhooks {
             own_hosts,
             timeout: Duration::from_secs_f64(args.webhook_timeout_seconds),
         };
+        anyhow::ensure!(
+            args.webhook_max_callbacks > 0,
+            "VTN_WEBHOOK_MAX_CALLBACKS must be at least 1"
+        );
         let client = policy.client()?;
-        Ok(Self { policy, client })
+        Ok(Self {
+            policy,
+            client,
+            max_callbacks: args.webhook_max_callbacks,
+        })
     }
 
     /// The `echo` challenge of the OpenADR 3 Definition ("Subscriptions"), for every callback of
     /// `subscription` not in `known` (the callbacks of the subscription before an update, which
-    /// were verified then). The first failure is a 400 naming the entry and the reason.
+    /// were verified then). The first failure is a 400 naming the entry and the reason; so is a
+    /// subscription with more distinct callback URLs than allowed.
     pub async fn verify_subscription(
         &self,
         subscription: &Subscription,
         known: Option<&Subscription>,
     ) -> Result<(), ApiError> {
+        let mut urls: Vec<&str> = Vec::new();
+        for entry in &subscription.object_operations {
+            if !urls.contains(&entry.callback_url.as_str()) {
+                urls.push(&entry.callback_url);
+            }
+        }
+        if urls.len() > self.max_callbacks {
+            return Err(ApiError::bad_request(format!(
+                "objectOperations: {} distinct callback URLs; a subscription may name at most {} \
+                 (VTN_WEBHOOK_MAX_CALLBACKS)",
+                urls.len(),
+                self.max_callbacks
+            )));
+        }
         let mut verified: Vec<(&str, Option<&str>)> = Vec::new();
         for (i, entry) in subscription.object_operations.iter().enumerate() {
             let key = (entry.callback_url.as_str(), entry.bearer_token.as_deref());
@@ -93,6 +118,13 @@ pub fn start_worker(
             .all(|s| s.is_finite() && *s >= 0.0),
         "VTN_WEBHOOK_RETRY_SCHEDULE must list delays in seconds"
     );
+    anyhow::ensure!(
+        args.webhook_concurrency_per_subscriber >= 1
+            && args.webhook_concurrency_per_tenant >= args.webhook_concurrency_per_subscriber
+            && args.webhook_concurrency >= args.webhook_concurrency_per_tenant,
+        "webhook concurrency: need 1 <= VTN_WEBHOOK_CONCURRENCY_PER_SUBSCRIBER <= \
+         VTN_WEBHOOK_CONCURRENCY_PER_TENANT <= VTN_WEBHOOK_CONCURRENCY"
+    );
     let lease = Duration::from_secs_f64(args.webhook_lease_seconds.max(0.1));
     anyhow::ensure!(
         lease > webhooks.policy.timeout,
@@ -105,6 +137,8 @@ pub fn start_worker(
             .map(|s| Duration::from_secs_f64(*s))
             .collect(),
         concurrency: args.webhook_concurrency.max(1),
+        per_subscriber: args.webhook_concurrency_per_subscriber.max(1),
+        per_tenant: args.webhook_concurrency_per_tenant.max(1),
         poll: Duration::from_millis(args.webhook_poll_ms.max(10)),
         lease,
         retention: Duration::from_secs(args.webhook_retention_hours * 3600),

@@ -3,14 +3,23 @@
 //! It runs in every server process that has delivery enabled. Each pass claims work with a lease
 //! (see `store::outbox`), so any number of processes can share one PostgreSQL database; SQLite
 //! has one process. Sends run concurrently up to a limit, each bounded by the callback timeout,
-//! so one slow receiver holds one slot, never the API or the other receivers.
+//! and shared out: one subscriber (the client that created the subscriptions) holds at most
+//! `per_subscriber` slots and one tenant at most `per_tenant`, so a receiver that hangs — or a
+//! subscriber with many callbacks — slows its own notifications, never another subscriber's or
+//! another tenant's. The shares hold per process; with several replicas each has its own.
+//!
+//! A delivery goes to its subscription as it is when sent: the callback URL decided at fan-out
+//! (a subscription update moves pending deliveries to its new callbacks, see
+//! `store::SubscriptionStore::update_subscription`) with the bearer token that entry has now.
 
 use super::callback::{CallbackError, CallbackPolicy};
 use super::fanout::FanOut;
 use super::signing;
-use crate::store::{AttemptOutcome, DeliveryJob, DynStore, StoreResult};
+use crate::domain::subscription::{object_type_name, Subscription};
+use crate::store::{AttemptOutcome, ClaimShares, DeliveryJob, DynStore, StoreResult};
 use rand::Rng;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -20,6 +29,10 @@ pub struct WorkerSettings {
     /// Delay before each retry; attempts = schedule length + 1.
     pub retry_schedule: Vec<Duration>,
     pub concurrency: usize,
+    /// Sends to one subscriber at a time (at most).
+    pub per_subscriber: usize,
+    /// Sends to one tenant's subscribers at a time (at most).
+    pub per_tenant: usize,
     pub poll: Duration,
     pub lease: Duration,
     pub retention: Duration,
@@ -33,6 +46,55 @@ pub struct Worker {
     /// Random per process: leases name their holder.
     id: String,
     slots: Arc<Semaphore>,
+    in_flight: Mutex<InFlight>,
+}
+
+/// Sends in progress in this process, by subscriber and by tenant.
+#[derive(Default)]
+struct InFlight {
+    subscribers: HashMap<String, usize>,
+    tenants: HashMap<String, usize>,
+}
+
+impl InFlight {
+    fn full(&self, settings: &WorkerSettings) -> (Vec<String>, Vec<String>) {
+        let at = |map: &HashMap<String, usize>, cap: usize| {
+            map.iter()
+                .filter(|(_, n)| **n >= cap)
+                .map(|(key, _)| key.clone())
+                .collect()
+        };
+        (
+            at(&self.subscribers, settings.per_subscriber),
+            at(&self.tenants, settings.per_tenant),
+        )
+    }
+
+    /// Counts the send in, unless its subscriber or tenant is at its share.
+    fn admit(&mut self, job: &DeliveryJob, settings: &WorkerSettings) -> bool {
+        let subscriber = self.subscribers.get(&job.subscriber).copied().unwrap_or(0);
+        let tenant = self.tenants.get(job.tenant.as_str()).copied().unwrap_or(0);
+        if subscriber >= settings.per_subscriber || tenant >= settings.per_tenant {
+            return false;
+        }
+        *self.subscribers.entry(job.subscriber.clone()).or_default() += 1;
+        *self.tenants.entry(job.tenant.0.clone()).or_default() += 1;
+        true
+    }
+
+    fn release(&mut self, job: &DeliveryJob) {
+        for (map, key) in [
+            (&mut self.subscribers, job.subscriber.as_str()),
+            (&mut self.tenants, job.tenant.as_str()),
+        ] {
+            if let Some(n) = map.get_mut(key) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(key);
+                }
+            }
+        }
+    }
 }
 
 fn now_ms() -> i64 {
@@ -67,6 +129,7 @@ impl Worker {
             settings,
             id: uuid::Uuid::new_v4().to_string(),
             slots,
+            in_flight: Mutex::default(),
         })
     }
 
@@ -137,12 +200,25 @@ impl Worker {
         if free == 0 {
             return Ok(!changes.is_empty());
         }
+        let (full_subscribers, full_tenants) = self.in_flight().full(&self.settings);
+        let shares = ClaimShares {
+            per_subscriber: self.settings.per_subscriber as i64,
+            per_tenant: self.settings.per_tenant as i64,
+            full_subscribers,
+            full_tenants,
+        };
         let jobs = self
             .store
-            .claim_deliveries(&self.id, now_ms(), lease, free as i64)
+            .claim_deliveries(&self.id, now_ms(), lease, free as i64, &shares)
             .await?;
         let found = !changes.is_empty() || !jobs.is_empty();
         for job in jobs {
+            // The claim took at most a share per subscriber and tenant, but sends already in
+            // flight count too: what is over the share goes back for a later pass.
+            if !self.in_flight().admit(&job, &self.settings) {
+                self.store.release_delivery(&self.id, job.seq).await?;
+                continue;
+            }
             let permit = self
                 .slots
                 .clone()
@@ -151,19 +227,25 @@ impl Worker {
                 .expect("the semaphore is never closed");
             let worker = self.clone();
             tokio::spawn(async move {
-                worker.deliver(job).await;
+                worker.deliver(&job).await;
+                worker.in_flight().release(&job);
                 drop(permit);
             });
         }
         Ok(found)
     }
 
-    async fn deliver(&self, job: DeliveryJob) {
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, InFlight> {
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn deliver(&self, job: &DeliveryJob) {
         let started = std::time::Instant::now();
-        let attempt = self.attempt(&job).await;
+        let attempt = self.attempt(job).await;
         let attempts = job.attempts as usize + 1;
         let outcome = match attempt {
             Ok(status) => AttemptOutcome::Delivered { status },
+            Err(failure) if failure.superseded => AttemptOutcome::Superseded,
             Err(failure) if failure.gone || attempts > self.settings.retry_schedule.len() => {
                 AttemptOutcome::GaveUp {
                     status: failure.status,
@@ -185,6 +267,7 @@ impl Worker {
                 AttemptOutcome::Delivered { .. } => "delivered",
                 AttemptOutcome::Retry { .. } => "retry",
                 AttemptOutcome::GaveUp { .. } => "failed",
+                AttemptOutcome::Superseded => "superseded",
             },
             started.elapsed().as_secs_f64(),
         );
@@ -210,6 +293,7 @@ impl Worker {
 
     /// POSTs the notification; the HTTP status on 2xx.
     async fn attempt(&self, job: &DeliveryJob) -> Result<i32, Failure> {
+        let bearer_token = current_bearer_token(job).ok_or_else(Failure::superseded)?;
         // The policy may have been tightened since the subscription was created.
         let url = self
             .policy
@@ -234,7 +318,7 @@ impl Worker {
                     signing::volue_payload_signature(secret, body),
                 );
         }
-        if let Some(token) = &job.bearer_token {
+        if let Some(token) = bearer_token {
             request = request.bearer_auth(token);
         }
         let response = request
@@ -263,12 +347,36 @@ impl Worker {
     }
 }
 
+/// The bearer token of the subscription's entry for the delivery's callback, object type and
+/// operation, as the subscription is now: `Some(None)` for an entry without a token, `None` when
+/// the subscription no longer has such an entry (it changed since the claim).
+fn current_bearer_token(job: &DeliveryJob) -> Option<Option<String>> {
+    let subscription: Subscription = serde_json::from_str(&job.subscription).ok()?;
+    subscription
+        .object_operations
+        .into_iter()
+        .find(|entry| {
+            entry.callback_url == job.callback_url
+                && entry
+                    .objects
+                    .iter()
+                    .any(|o| object_type_name(*o) == job.object_type)
+                && entry
+                    .operations
+                    .iter()
+                    .any(|o| o.canonical() == job.operation)
+        })
+        .map(|entry| entry.bearer_token)
+}
+
 struct Failure {
     status: Option<i32>,
     error: String,
     retry_after: Option<Duration>,
     /// Never retried.
     gone: bool,
+    /// The subscription no longer asks for it: not sent, not retried.
+    superseded: bool,
 }
 
 impl Failure {
@@ -278,15 +386,21 @@ impl Failure {
             error,
             retry_after: None,
             gone: false,
+            superseded: false,
         }
     }
 
     fn permanent(error: String) -> Self {
         Self {
-            status: None,
-            error,
-            retry_after: None,
             gone: true,
+            ..Self::transient(None, error)
+        }
+    }
+
+    fn superseded() -> Self {
+        Self {
+            superseded: true,
+            ..Self::transient(None, "the subscription no longer asks for it".into())
         }
     }
 }

@@ -32,6 +32,7 @@ pub fn row(subscription: &Subscription, owner: Option<&str>) -> Result<Subscript
                     op_index: i as i32,
                     object_type: object_type_name(*object).to_owned(),
                     operation: operation.canonical().to_owned(),
+                    callback_url: entry.callback_url.clone(),
                 };
                 if !objects.contains(&o) {
                     objects.push(o);
@@ -51,6 +52,7 @@ pub fn row(subscription: &Subscription, owner: Option<&str>) -> Result<Subscript
         targets: target_pairs(&subscription.targets),
         objects,
         signing_secret: None,
+        client_id: None,
         body: to_json(subscription)?,
     })
 }
@@ -82,6 +84,7 @@ pub async fn create(
     subscription.object_type = Some(ObjectType::Subscription);
     let mut row = row(&subscription, ven)?;
     row.signing_secret = Some(signing::new_secret());
+    row.client_id = Some(caller.client_id.clone());
     store
         .insert_subscription(&caller.tenant, &row)
         .await

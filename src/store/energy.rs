@@ -210,7 +210,7 @@ macro_rules! impl_energy_store {
                     .execute(&mut **tx)
                     .await?;
                 super::replace_targets(tx, "resource_targets", tenant, seq, &new.targets).await?;
-                super::record_change(tx, tenant, Change { object_type: "RESOURCE", operation: "PUT", object_id: id, owner: None, body: &new.body }).await
+                super::record_change(tx, tenant, Change { object_type: "RESOURCE", operation: "PUT", object_id: id, owner: None, body: &new.body }).await.map(drop)
             }
 
             /// Gives the resources of the user's vehicles and resources the user's meter targets.
@@ -247,7 +247,7 @@ macro_rules! impl_energy_store {
                     .execute(&mut **tx)
                     .await?;
                 super::replace_targets(tx, "ven_targets", tenant, *seq, &new.targets).await?;
-                super::record_change(tx, tenant, Change { object_type: "VEN", operation: "PUT", object_id: id, owner: None, body: &new.body }).await
+                super::record_change(tx, tenant, Change { object_type: "VEN", operation: "PUT", object_id: id, owner: None, body: &new.body }).await.map(drop)
             }
 
             /// Deletes OpenADR resources (and with them, by cascade, their assets), recording

@@ -147,6 +147,8 @@ pub struct ObjectTable {
     pub object_type: &'static str,
     /// Whether it has an `owner` column (reports, subscriptions).
     pub has_owner: bool,
+    /// Condition (SQL, starting with ` AND`) that rows the API still sees meet; empty for all.
+    pub live: &'static str,
 }
 
 pub use crate::domain::audience::{TargetPairs, VenAudience};

@@ -32,7 +32,19 @@ pub struct SubscriptionCandidate {
     pub id: String,
     /// VEN name of the VEN client that owns it; `None` for business logic.
     pub owner: Option<String>,
+    /// Who the worker shares its sending slots between: see [`subscriber_key`].
+    pub subscriber: String,
     pub body: String,
+}
+
+/// The subscriber of a subscription's deliveries: the client that created it, or (for
+/// subscriptions older than that record) the subscription itself. Client ids are unique across
+/// tenants, subscription ids are UUIDs: a key never names two subscribers.
+pub fn subscriber_key(client_id: Option<&str>, subscription_id: &str) -> String {
+    match client_id {
+        Some(client) => format!("client:{client}"),
+        None => format!("subscription:{subscription_id}"),
+    }
 }
 
 /// One notification to send, decided at fan-out.
@@ -41,8 +53,8 @@ pub struct NewDelivery {
     /// The notification id (`webhook-id`), stable across retries.
     pub id: String,
     pub subscription_id: String,
+    pub subscriber: String,
     pub callback_url: String,
-    pub bearer_token: Option<String>,
 }
 
 /// A claimed delivery with everything needed to send it.
@@ -55,12 +67,26 @@ pub struct DeliveryJob {
     pub object_type: String,
     pub operation: String,
     pub object_id: String,
+    pub subscriber: String,
+    /// The callback URL decided at fan-out; the subscription's entry for it, as it is now, gives
+    /// the bearer token (see `notify::worker`).
     pub callback_url: String,
-    pub bearer_token: Option<String>,
+    /// The subscription as it is now (its bearer tokens included).
+    pub subscription: String,
     /// Attempts made before this one.
     pub attempts: i32,
     pub notification: String,
     pub signing_secret: Option<String>,
+}
+
+/// How the worker shares its sending slots: a claim takes at most this many deliveries of one
+/// subscriber and of one tenant, and none of the subscribers and tenants already at their share.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimShares {
+    pub per_subscriber: i64,
+    pub per_tenant: i64,
+    pub full_subscribers: Vec<String>,
+    pub full_tenants: Vec<String>,
 }
 
 /// Leaves the secrets out of debug output.
@@ -95,6 +121,8 @@ pub enum AttemptOutcome {
         status: Option<i32>,
         error: String,
     },
+    /// Not sent: the subscription changed since the claim and no longer asks for it.
+    Superseded,
 }
 
 /// A delivery as its subscription's owner sees it.
@@ -105,7 +133,8 @@ pub struct DeliveryRecord {
     pub operation: String,
     pub object_id: String,
     pub callback_url: String,
-    /// `pending`, `delivered` or `failed`.
+    /// `pending`, `delivered`, `failed`, or `superseded` (the subscription changed its callbacks
+    /// before it was sent: a new delivery to the current callback replaces it).
     pub state: String,
     pub attempts: i32,
     pub last_status: Option<i32>,
@@ -137,12 +166,15 @@ pub trait OutboxStore: Send + Sync {
         lease_ms: i64,
         limit: i64,
     ) -> StoreResult<Vec<ChangeRecord>>;
-    /// Subscriptions of the tenant to this object type and operation (3.0.1 spelling).
+    /// Subscriptions of the tenant to this object type and operation (3.0.1 spelling) that may
+    /// hear of change `change_seq`: live ones, and those retired by that change or a later one
+    /// (a program's subscriptions hear of everything up to the program's deletion).
     async fn subscription_candidates(
         &self,
         tenant: &TenantId,
         object_type: &str,
         operation: &str,
+        change_seq: i64,
     ) -> StoreResult<Vec<SubscriptionCandidate>>;
     /// The VEN of that name, its targets and its approved resources' names; `None` when it does
     /// not exist.
@@ -169,13 +201,17 @@ pub trait OutboxStore: Send + Sync {
     /// Leases up to `limit` due deliveries. A delivery waits while an earlier notification of the
     /// same object to the same subscription is pending (or not yet fanned out): each subscriber
     /// hears of one object's changes in order. Deliveries of deleted subscriptions are skipped.
+    /// `shares` bounds what one subscriber or tenant takes, so a slow one cannot hold every slot.
     async fn claim_deliveries(
         &self,
         worker: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: i64,
+        shares: &ClaimShares,
     ) -> StoreResult<Vec<DeliveryJob>>;
+    /// Gives back one claimed delivery unsent (it was over its subscriber's or tenant's share).
+    async fn release_delivery(&self, worker: &str, seq: i64) -> StoreResult<()>;
     /// Records an attempt; ignored when `worker` no longer holds the lease.
     async fn finish_delivery(
         &self,
@@ -193,8 +229,9 @@ pub trait OutboxStore: Send + Sync {
         subscription_id: &str,
         page: Page,
     ) -> StoreResult<Vec<DeliveryRecord>>;
-    /// Removes finished deliveries and fanned-out changes created before `before_ms`, and the
-    /// deliveries of deleted subscriptions. Returns the number of rows removed.
+    /// Removes finished deliveries and fanned-out changes created before `before_ms`, the
+    /// deliveries of deleted subscriptions, and retired subscriptions that have heard of
+    /// everything they were to hear of. Returns the number of rows removed.
     async fn purge_outbox(&self, before_ms: i64) -> StoreResult<u64>;
     async fn outbox_depth(&self) -> StoreResult<OutboxDepth>;
 }
@@ -208,7 +245,7 @@ macro_rules! impl_outbox_store {
             use super::*;
             use crate::domain::TenantId;
             use crate::store::{
-                AttemptOutcome, ChangeRecord, DeliveryJob, DeliveryRecord, NewDelivery, OutboxDepth, Page,
+                AttemptOutcome, ChangeRecord, ClaimShares, DeliveryJob, DeliveryRecord, NewDelivery, OutboxDepth, Page,
                 StoreError, StoreResult, SubscriptionCandidate, TargetPairs, VenAudience,
             };
             use sqlx::{QueryBuilder, Row};
@@ -264,20 +301,32 @@ macro_rules! impl_outbox_store {
                     tenant: &TenantId,
                     object_type: &str,
                     operation: &str,
+                    change_seq: i64,
                 ) -> StoreResult<Vec<SubscriptionCandidate>> {
                     let rows = sqlx::query(
-                        "SELECT s.id, s.owner, s.body FROM subscriptions s WHERE s.tenant_id = $1 AND EXISTS (\
-                         SELECT 1 FROM subscription_objects o WHERE o.owner_seq = s.seq AND o.object_type = $2 \
-                         AND o.operation = $3) ORDER BY s.seq",
+                        "SELECT s.id, s.owner, s.client_id, s.body FROM subscriptions s WHERE s.tenant_id = $1 \
+                         AND (s.retired_by_change IS NULL OR s.retired_by_change >= $2) AND EXISTS (\
+                         SELECT 1 FROM subscription_objects o WHERE o.owner_seq = s.seq AND o.object_type = $3 \
+                         AND o.operation = $4) ORDER BY s.seq",
                     )
                     .bind(tenant.as_str())
+                    .bind(change_seq)
                     .bind(object_type)
                     .bind(operation)
                     .fetch_all(&self.read)
                     .await?;
                     Ok(rows
                         .iter()
-                        .map(|row| SubscriptionCandidate { id: row.get(0), owner: row.get(1), body: row.get(2) })
+                        .map(|row| {
+                            let id: String = row.get(0);
+                            let client_id: Option<String> = row.get(2);
+                            SubscriptionCandidate {
+                                subscriber: crate::store::subscriber_key(client_id.as_deref(), &id),
+                                id,
+                                owner: row.get(1),
+                                body: row.get(3),
+                            }
+                        })
                         .collect())
                 }
 
@@ -343,19 +392,19 @@ macro_rules! impl_outbox_store {
                     }
                     if !deliveries.is_empty() {
                         let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
-                            "INSERT INTO deliveries (id, tenant_id, subscription_id, change_seq, object_type, operation, \
-                             object_id, callback_url, bearer_token, state, next_attempt_ms, created_at_ms) ",
+                            "INSERT INTO deliveries (id, tenant_id, subscription_id, subscriber, change_seq, object_type, \
+                             operation, object_id, callback_url, state, next_attempt_ms, created_at_ms) ",
                         );
                         qb.push_values(deliveries, |mut row, d| {
                             row.push_bind(&d.id)
                                 .push_bind(change.tenant.as_str())
                                 .push_bind(&d.subscription_id)
+                                .push_bind(&d.subscriber)
                                 .push_bind(change.seq)
                                 .push_bind(&change.object_type)
                                 .push_bind(&change.operation)
                                 .push_bind(&change.object_id)
                                 .push_bind(&d.callback_url)
-                                .push_bind(d.bearer_token.as_deref())
                                 .push_bind("pending")
                                 .push_bind(now_ms)
                                 .push_bind(now_ms);
@@ -372,36 +421,65 @@ macro_rules! impl_outbox_store {
                     now_ms: i64,
                     lease_ms: i64,
                     limit: i64,
+                    shares: &ClaimShares,
                 ) -> StoreResult<Vec<DeliveryJob>> {
-                    let sql = format!(
-                        "UPDATE deliveries SET lease_owner = $1, lease_until_ms = $2 WHERE seq IN (\
-                         SELECT d.seq FROM deliveries d WHERE d.state = 'pending' AND d.next_attempt_ms <= $3 \
-                         AND (d.lease_until_ms IS NULL OR d.lease_until_ms < $4) \
-                         AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.tenant_id = d.tenant_id AND s.id = d.subscription_id) \
-                         AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.tenant_id = d.tenant_id \
-                           AND p.subscription_id = d.subscription_id AND p.object_id = d.object_id \
-                           AND p.change_seq < d.change_seq AND p.state = 'pending') \
-                         AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.tenant_id = d.tenant_id \
-                           AND c.object_id = d.object_id AND c.seq < d.change_seq AND c.fanned_out = FALSE) \
-                         ORDER BY d.change_seq, d.seq LIMIT $5{}) \
-                         AND state = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < $6) RETURNING seq",
-                        $lock
-                    );
-                    let claimed: Vec<i64> = sqlx::query_scalar(&sql)
-                        .bind(worker)
-                        .bind(now_ms + lease_ms)
-                        .bind(now_ms)
-                        .bind(now_ms)
-                        .bind(limit)
-                        .bind(now_ms)
-                        .fetch_all(&self.write)
-                        .await?;
+                    // Candidates are ranked within their subscriber and their tenant, oldest
+                    // first, so that one subscriber's (or tenant's) backlog cannot fill the claim.
+                    // Window functions rule out `FOR UPDATE`: the outer UPDATE re-checks the
+                    // lease instead, so two workers claiming at once never both win a row.
+                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("UPDATE deliveries SET lease_owner = ");
+                    qb.push_bind(worker)
+                        .push(", lease_until_ms = ")
+                        .push_bind(now_ms + lease_ms)
+                        .push(
+                            " WHERE seq IN (SELECT seq FROM (SELECT d.seq, d.change_seq, \
+                             ROW_NUMBER() OVER (PARTITION BY d.subscriber ORDER BY d.change_seq, d.seq) AS nth_of_subscriber, \
+                             ROW_NUMBER() OVER (PARTITION BY d.tenant_id ORDER BY d.change_seq, d.seq) AS nth_of_tenant \
+                             FROM deliveries d WHERE d.state = 'pending' AND d.next_attempt_ms <= ",
+                        )
+                        .push_bind(now_ms)
+                        .push(" AND (d.lease_until_ms IS NULL OR d.lease_until_ms < ")
+                        .push_bind(now_ms)
+                        .push(
+                            ") AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.tenant_id = d.tenant_id AND s.id = d.subscription_id) \
+                             AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.tenant_id = d.tenant_id \
+                               AND p.subscription_id = d.subscription_id AND p.object_id = d.object_id \
+                               AND p.change_seq < d.change_seq AND p.state = 'pending') \
+                             AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.tenant_id = d.tenant_id \
+                               AND c.object_id = d.object_id AND c.seq < d.change_seq AND c.fanned_out = FALSE)",
+                        );
+                    if !shares.full_subscribers.is_empty() {
+                        qb.push(" AND d.subscriber NOT IN (");
+                        let mut keys = qb.separated(", ");
+                        for key in &shares.full_subscribers {
+                            keys.push_bind(key.as_str());
+                        }
+                        qb.push(")");
+                    }
+                    if !shares.full_tenants.is_empty() {
+                        qb.push(" AND d.tenant_id NOT IN (");
+                        let mut keys = qb.separated(", ");
+                        for key in &shares.full_tenants {
+                            keys.push_bind(key.as_str());
+                        }
+                        qb.push(")");
+                    }
+                    qb.push(") ranked WHERE nth_of_subscriber <= ")
+                        .push_bind(shares.per_subscriber.max(1))
+                        .push(" AND nth_of_tenant <= ")
+                        .push_bind(shares.per_tenant.max(1))
+                        .push(" ORDER BY change_seq, seq LIMIT ")
+                        .push_bind(limit)
+                        .push(") AND state = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < ")
+                        .push_bind(now_ms)
+                        .push(") RETURNING seq");
+                    let claimed: Vec<i64> = qb.build_query_scalar().fetch_all(&self.write).await?;
                     if claimed.is_empty() {
                         return Ok(Vec::new());
                     }
                     let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
                         "SELECT d.seq, d.id, d.tenant_id, d.subscription_id, d.object_type, d.operation, d.object_id, \
-                         d.callback_url, d.bearer_token, d.attempts, c.notification, s.signing_secret \
+                         d.subscriber, d.callback_url, s.body, d.attempts, c.notification, s.signing_secret \
                          FROM deliveries d JOIN changes c ON c.seq = d.change_seq \
                          JOIN subscriptions s ON s.tenant_id = d.tenant_id AND s.id = d.subscription_id \
                          WHERE d.lease_owner = ",
@@ -424,13 +502,25 @@ macro_rules! impl_outbox_store {
                             object_type: row.get(4),
                             operation: row.get(5),
                             object_id: row.get(6),
-                            callback_url: row.get(7),
-                            bearer_token: row.get(8),
-                            attempts: row.get(9),
-                            notification: row.get(10),
-                            signing_secret: row.get(11),
+                            subscriber: row.get(7),
+                            callback_url: row.get(8),
+                            subscription: row.get(9),
+                            attempts: row.get(10),
+                            notification: row.get(11),
+                            signing_secret: row.get(12),
                         })
                         .collect())
+                }
+
+                async fn release_delivery(&self, worker: &str, seq: i64) -> StoreResult<()> {
+                    sqlx::query(
+                        "UPDATE deliveries SET lease_owner = NULL, lease_until_ms = NULL WHERE seq = $1 AND lease_owner = $2",
+                    )
+                    .bind(seq)
+                    .bind(worker)
+                    .execute(&self.write)
+                    .await?;
+                    Ok(())
                 }
 
                 async fn finish_delivery(
@@ -446,6 +536,18 @@ macro_rules! impl_outbox_store {
                             ("pending", *status, Some(error.as_str()), Some(*next_attempt_ms), None)
                         }
                         AttemptOutcome::GaveUp { status, error } => ("failed", *status, Some(error.as_str()), None, None),
+                        AttemptOutcome::Superseded => {
+                            // Not an attempt: the last one's status and error stay as they were.
+                            sqlx::query(
+                                "UPDATE deliveries SET state = 'superseded', lease_owner = NULL, lease_until_ms = NULL \
+                                 WHERE seq = $1 AND lease_owner = $2",
+                            )
+                            .bind(seq)
+                            .bind(worker)
+                            .execute(&self.write)
+                            .await?;
+                            return Ok(());
+                        }
                     };
                     sqlx::query(
                         "UPDATE deliveries SET state = $1, attempts = attempts + 1, last_status = $2, last_error = $3, \
@@ -527,6 +629,17 @@ macro_rules! impl_outbox_store {
                          AND s.id = deliveries.subscription_id)",
                     )
                     .bind(before_ms)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    // A retired subscription goes once the change that retired it is fanned out and
+                    // nothing is left to send it.
+                    removed += sqlx::query(
+                        "DELETE FROM subscriptions WHERE retired_by_change IS NOT NULL \
+                         AND EXISTS (SELECT 1 FROM changes c WHERE c.seq = subscriptions.retired_by_change AND c.fanned_out = TRUE) \
+                         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.tenant_id = subscriptions.tenant_id \
+                         AND d.subscription_id = subscriptions.id AND d.state = 'pending')",
+                    )
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();

@@ -44,7 +44,7 @@ impl PostgresStore {
 super::sql::impl_store!(PostgresStore, sqlx::Postgres);
 super::vens::impl_ven_store!(PostgresStore, sqlx::Postgres, " FOR UPDATE");
 super::reports::impl_report_store!(PostgresStore, sqlx::Postgres);
-super::subscriptions::impl_subscription_store!(PostgresStore, sqlx::Postgres);
+super::subscriptions::impl_subscription_store!(PostgresStore, sqlx::Postgres, " FOR SHARE");
 // SQLite has one writer, so a claim is atomic by itself; PostgreSQL workers skip rows another
 // replica is claiming at the same moment instead of waiting for them.
 super::outbox::impl_outbox_store!(PostgresStore, sqlx::Postgres, " FOR UPDATE SKIP LOCKED");

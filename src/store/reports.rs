@@ -207,7 +207,7 @@ macro_rules! impl_report_store {
                 }
 
                 async fn delete_report(&self, tenant: &TenantId, id: &str, ven: Option<&str>) -> StoreResult<Option<String>> {
-                    super::delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "reports", object_type: "REPORT", has_owner: true }, tenant, id, ven.map(|v| ("owner", v))).await
+                    super::delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "reports", object_type: "REPORT", has_owner: true, live: "" }, tenant, id, ven.map(|v| ("owner", v))).await
                 }
             }
         }

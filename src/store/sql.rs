@@ -193,19 +193,20 @@ macro_rules! impl_store {
 
         /// Records a change of an object in the outbox, inside the caller's transaction: it
         /// commits or rolls back with the change itself, so no acknowledged write can miss its
-        /// notifications. The notification object is spliced around the stored body.
+        /// notifications. The notification object is spliced around the stored body. Returns the
+        /// change's `seq`.
         async fn record_change(
             conn: &mut <$db as sqlx::Database>::Connection,
             tenant: &TenantId,
             change: crate::store::Change<'_>,
-        ) -> StoreResult<()> {
+        ) -> StoreResult<i64> {
             let notification = format!(
                 r#"{{"objectType":"{}","operation":"{}","object":{}}}"#,
                 change.object_type, change.operation, change.body
             );
-            sqlx::query(
+            let seqs: Vec<i64> = sqlx::query_scalar(
                 "INSERT INTO changes (tenant_id, object_type, operation, object_id, owner, notification, created_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
             )
             .bind(tenant.as_str())
             .bind(change.object_type)
@@ -214,9 +215,9 @@ macro_rules! impl_store {
             .bind(change.owner)
             .bind(notification)
             .bind(chrono::Utc::now().timestamp_millis())
-            .execute(&mut *conn)
+            .fetch_all(&mut *conn)
             .await?;
-            Ok(())
+            seqs.first().copied().ok_or(StoreError::Database(sqlx::Error::RowNotFound))
         }
 
         /// `DELETE … RETURNING body` of one object of the tenant, with its DELETE change recorded
@@ -233,7 +234,7 @@ macro_rules! impl_store {
         ) -> StoreResult<Option<String>> {
             let mut tx = pool.begin().await?;
             let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(format!("DELETE FROM {} WHERE tenant_id = ", kind.table));
-            qb.push_bind(tenant.as_str()).push(" AND id = ").push_bind(id);
+            qb.push_bind(tenant.as_str()).push(" AND id = ").push_bind(id).push(kind.live);
             if let Some((column, value)) = owned_by {
                 qb.push(format!(" AND {column} = ")).push_bind(value);
             }
@@ -627,7 +628,33 @@ macro_rules! impl_store {
             }
 
             async fn delete_program(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<String>> {
-                delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "programs", object_type: "PROGRAM", has_owner: false }, tenant, id, None).await
+                let mut tx = self.write.begin().await?;
+                let rows: Vec<String> = sqlx::query_scalar("DELETE FROM programs WHERE tenant_id = $1 AND id = $2 RETURNING body")
+                    .bind(tenant.as_str())
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(StoreError::classify)?;
+                let Some(body) = rows.into_iter().next() else { return Ok(None) };
+                let change = record_change(
+                    &mut tx,
+                    tenant,
+                    crate::store::Change { object_type: "PROGRAM", operation: "DELETE", object_id: id, owner: None, body: &body },
+                )
+                .await?;
+                // The program's subscriptions go with it, but only once they have heard of it.
+                sqlx::query(
+                    "UPDATE subscriptions SET retired_by_change = $1 \
+                     WHERE tenant_id = $2 AND program_id = $3 AND retired_by_change IS NULL",
+                )
+                .bind(change)
+                .bind(tenant.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await.map_err(StoreError::classify)?;
+                self.signal.notify_one();
+                Ok(Some(body))
             }
 
             async fn insert_event(&self, tenant: &TenantId, row: &EventRow) -> StoreResult<()> {
@@ -768,7 +795,7 @@ macro_rules! impl_store {
             }
 
             async fn delete_event(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<String>> {
-                delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "events", object_type: "EVENT", has_owner: false }, tenant, id, None).await
+                delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "events", object_type: "EVENT", has_owner: false, live: "" }, tenant, id, None).await
             }
         }
     };

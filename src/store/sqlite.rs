@@ -66,7 +66,7 @@ impl SqliteStore {
 super::sql::impl_store!(SqliteStore, sqlx::Sqlite);
 super::vens::impl_ven_store!(SqliteStore, sqlx::Sqlite, "");
 super::reports::impl_report_store!(SqliteStore, sqlx::Sqlite);
-super::subscriptions::impl_subscription_store!(SqliteStore, sqlx::Sqlite);
+super::subscriptions::impl_subscription_store!(SqliteStore, sqlx::Sqlite, "");
 // SQLite has one writer, so a claim is atomic by itself; PostgreSQL workers skip rows another
 // replica is claiming at the same moment instead of waiting for them.
 super::outbox::impl_outbox_store!(SqliteStore, sqlx::Sqlite, "");

@@ -17,6 +17,8 @@ pub struct SubscribedObject {
     pub object_type: String,
     /// 3.0.1 spelling (`GET`, `POST`, `PUT`, `DELETE`), whichever spelling the client sent.
     pub operation: String,
+    /// The entry's callback URL.
+    pub callback_url: String,
 }
 
 pub struct SubscriptionRow {
@@ -30,6 +32,9 @@ pub struct SubscriptionRow {
     pub objects: Vec<SubscribedObject>,
     /// Secret that signs deliveries; set on insert only (an update keeps it).
     pub signing_secret: Option<String>,
+    /// The client that created the subscription (its deliveries' subscriber); set on insert
+    /// only.
+    pub client_id: Option<String>,
     /// The subscription exactly as the API returns it to its owner.
     pub body: String,
 }
@@ -45,6 +50,8 @@ pub struct SubscriptionFilter {
     pub ven: Option<String>,
 }
 
+/// Every method sees only live subscriptions: those of a deleted program are retired (kept only
+/// until they have heard of the deletion, see `Store::delete_program`).
 #[async_trait]
 pub trait SubscriptionStore: Send + Sync {
     /// `Reference` when the program does not exist in the tenant.
@@ -66,7 +73,9 @@ pub trait SubscriptionStore: Send + Sync {
         page: Page,
     ) -> StoreResult<Vec<String>>;
     /// `false` when no such subscription (visible to the caller) exists; `Reference` when the
-    /// program does not exist. Keeps the owner.
+    /// program does not exist. Keeps the owner. Pending deliveries follow the change: those to a
+    /// callback the subscription still has for their object type and operation stay (and become
+    /// due now); the others are superseded by deliveries to the callbacks it has now.
     async fn update_subscription(
         &self,
         tenant: &TenantId,
@@ -91,10 +100,11 @@ pub trait SubscriptionStore: Send + Sync {
 
 /// The portable SQL of [`SubscriptionStore`], expanded once per backend next to `impl_store!`
 /// (whose helpers it uses: `insert_targets`, `replace_targets`, `returning_seq`,
-/// `push_target_filter`, `push_page`). Writes use `execute`/`fetch_all`, never `fetch_one` (see
-/// `SqliteStore`).
+/// `push_target_filter`, `push_page`). `$share_lock` keeps the program a write names from being
+/// deleted before the write commits (`FOR SHARE` on PostgreSQL; SQLite's single writer needs
+/// none). Writes use `execute`/`fetch_all`, never `fetch_one` (see `SqliteStore`).
 macro_rules! impl_subscription_store {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, $share_lock:expr) => {
         mod subscription_store {
             use super::*;
             use crate::domain::TenantId;
@@ -132,7 +142,9 @@ macro_rules! impl_subscription_store {
 
             /// `SELECT {column}` of one subscription of the tenant; with `ven`, only if it owns it.
             fn one_subscription<'a>(column: &str, tenant: &'a TenantId, id: &'a str, ven: Option<&'a str>) -> QueryBuilder<'a, $db> {
-                let mut qb = QueryBuilder::new(format!("SELECT s.{column} FROM subscriptions s WHERE s.tenant_id = "));
+                let mut qb = QueryBuilder::new(format!(
+                    "SELECT s.{column} FROM subscriptions s WHERE s.retired_by_change IS NULL AND s.tenant_id = "
+                ));
                 qb.push_bind(tenant.as_str()).push(" AND s.id = ").push_bind(id);
                 if let Some(ven) = ven {
                     qb.push(" AND s.owner = ").push_bind(ven);
@@ -140,12 +152,144 @@ macro_rules! impl_subscription_store {
                 qb
             }
 
+            /// `Reference` unless the program exists; it stays until the transaction ends.
+            async fn require_program(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                tenant: &TenantId,
+                program_id: &str,
+            ) -> StoreResult<()> {
+                let found: Vec<i64> = sqlx::query_scalar(&format!(
+                    "SELECT seq FROM programs WHERE tenant_id = $1 AND id = $2{}",
+                    $share_lock
+                ))
+                .bind(tenant.as_str())
+                .bind(program_id)
+                .fetch_all(&mut *conn)
+                .await?;
+                if found.is_empty() {
+                    return Err(StoreError::Reference);
+                }
+                Ok(())
+            }
+
+            /// Pending deliveries of the subscription follow its new callbacks (see
+            /// `update_subscription`).
+            async fn reroute_deliveries(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                tenant: &TenantId,
+                row: &SubscriptionRow,
+            ) -> StoreResult<()> {
+                let now_ms = chrono::Utc::now().timestamp_millis();
+                let pending = sqlx::query(
+                    "SELECT seq, change_seq, object_type, operation, object_id, callback_url, subscriber \
+                     FROM deliveries WHERE tenant_id = $1 AND subscription_id = $2 AND state = 'pending' ORDER BY seq",
+                )
+                .bind(tenant.as_str())
+                .bind(&row.id)
+                .fetch_all(&mut *conn)
+                .await?;
+                let callbacks = |object_type: &str, operation: &str| -> Vec<&str> {
+                    let mut urls: Vec<&str> = Vec::new();
+                    for o in &row.objects {
+                        if o.object_type == object_type && o.operation == operation && !urls.contains(&o.callback_url.as_str()) {
+                            urls.push(&o.callback_url);
+                        }
+                    }
+                    urls
+                };
+                // (change, url) already covered by a delivery that stays.
+                let mut covered: Vec<(i64, String)> = Vec::new();
+                let mut superseded: Vec<i64> = Vec::new();
+                for d in &pending {
+                    let (seq, change_seq): (i64, i64) = (d.get(0), d.get(1));
+                    let (object_type, operation, url): (String, String, String) = (d.get(2), d.get(3), d.get(5));
+                    if callbacks(&object_type, &operation).contains(&url.as_str()) {
+                        covered.push((change_seq, url));
+                    } else {
+                        superseded.push(seq);
+                    }
+                }
+                // Deliveries that stay are tried now, with the subscription as it is now.
+                sqlx::query(
+                    "UPDATE deliveries SET next_attempt_ms = $1 WHERE tenant_id = $2 AND subscription_id = $3 \
+                     AND state = 'pending' AND next_attempt_ms > $4",
+                )
+                .bind(now_ms)
+                .bind(tenant.as_str())
+                .bind(&row.id)
+                .bind(now_ms)
+                .execute(&mut *conn)
+                .await?;
+                if superseded.is_empty() {
+                    return Ok(());
+                }
+                // A delivery in flight keeps going, but its outcome is no longer recorded.
+                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "UPDATE deliveries SET state = 'superseded', lease_owner = NULL, lease_until_ms = NULL, \
+                     next_attempt_ms = ",
+                );
+                qb.push_bind(now_ms).push(" WHERE seq IN (");
+                let mut seqs = qb.separated(", ");
+                for seq in &superseded {
+                    seqs.push_bind(*seq);
+                }
+                qb.push(")");
+                qb.build().execute(&mut *conn).await?;
+                let mut replacements: Vec<(String, i64, String, String, String, String, String)> = Vec::new();
+                for d in pending.iter().filter(|d| superseded.contains(&d.get::<i64, _>(0))) {
+                    let change_seq: i64 = d.get(1);
+                    let (object_type, operation, object_id, subscriber): (String, String, String, String) =
+                        (d.get(2), d.get(3), d.get(4), d.get(6));
+                    for url in callbacks(&object_type, &operation) {
+                        let key = (change_seq, url.to_owned());
+                        if covered.contains(&key) {
+                            continue;
+                        }
+                        covered.push(key);
+                        replacements.push((
+                            uuid::Uuid::new_v4().to_string(),
+                            change_seq,
+                            object_type.clone(),
+                            operation.clone(),
+                            object_id.clone(),
+                            url.to_owned(),
+                            subscriber.clone(),
+                        ));
+                    }
+                }
+                if replacements.is_empty() {
+                    return Ok(());
+                }
+                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "INSERT INTO deliveries (id, tenant_id, subscription_id, subscriber, change_seq, object_type, \
+                     operation, object_id, callback_url, state, next_attempt_ms, created_at_ms) ",
+                );
+                qb.push_values(&replacements, |mut values, (id, change_seq, object_type, operation, object_id, url, subscriber)| {
+                    values
+                        .push_bind(id.as_str())
+                        .push_bind(tenant.as_str())
+                        .push_bind(row.id.as_str())
+                        .push_bind(subscriber.as_str())
+                        .push_bind(*change_seq)
+                        .push_bind(object_type.as_str())
+                        .push_bind(operation.as_str())
+                        .push_bind(object_id.as_str())
+                        .push_bind(url.as_str())
+                        .push_bind("pending")
+                        .push_bind(now_ms)
+                        .push_bind(now_ms);
+                });
+                qb.build().execute(&mut *conn).await?;
+                Ok(())
+            }
+
             #[async_trait::async_trait]
             impl crate::store::SubscriptionStore for $store {
                 async fn insert_subscription(&self, tenant: &TenantId, row: &SubscriptionRow) -> StoreResult<()> {
                     let mut tx = self.write.begin().await?;
+                    require_program(&mut tx, tenant, &row.program_id).await?;
                     let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
-                        "INSERT INTO subscriptions (tenant_id, id, program_id, client_name, owner, signing_secret, body) VALUES (",
+                        "INSERT INTO subscriptions (tenant_id, id, program_id, client_name, owner, signing_secret, client_id, body) VALUES (",
                     );
                     let mut values = qb.separated(", ");
                     values
@@ -155,6 +299,7 @@ macro_rules! impl_subscription_store {
                         .push_bind(&row.client_name)
                         .push_bind(row.owner.as_deref())
                         .push_bind(row.signing_secret.as_deref())
+                        .push_bind(row.client_id.as_deref())
                         .push_bind(&row.body);
                     qb.push(") RETURNING seq");
                     let seq = super::returning_seq(&mut tx, &mut qb)
@@ -183,7 +328,7 @@ macro_rules! impl_subscription_store {
                     page: Page,
                 ) -> StoreResult<Vec<String>> {
                     let mut qb: QueryBuilder<'_, $db> =
-                        QueryBuilder::new("SELECT s.body FROM subscriptions s WHERE s.tenant_id = ");
+                        QueryBuilder::new("SELECT s.body FROM subscriptions s WHERE s.retired_by_change IS NULL AND s.tenant_id = ");
                     qb.push_bind(tenant.as_str());
                     if let Some(ven) = &filter.ven {
                         qb.push(" AND s.owner = ").push_bind(ven.as_str());
@@ -217,6 +362,7 @@ macro_rules! impl_subscription_store {
                     ven: Option<&str>,
                 ) -> StoreResult<bool> {
                     let mut tx = self.write.begin().await?;
+                    require_program(&mut tx, tenant, &row.program_id).await?;
                     let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("UPDATE subscriptions SET program_id = ");
                     qb.push_bind(&row.program_id)
                         .push(", client_name = ")
@@ -226,7 +372,8 @@ macro_rules! impl_subscription_store {
                         .push(" WHERE tenant_id = ")
                         .push_bind(tenant.as_str())
                         .push(" AND id = ")
-                        .push_bind(&row.id);
+                        .push_bind(&row.id)
+                        .push(" AND retired_by_change IS NULL");
                     if let Some(ven) = ven {
                         qb.push(" AND owner = ").push_bind(ven);
                     }
@@ -237,6 +384,7 @@ macro_rules! impl_subscription_store {
                     };
                     super::replace_targets(&mut tx, "subscription_targets", tenant, seq, &row.targets).await?;
                     replace_objects(&mut tx, tenant, seq, &row.objects).await?;
+                    reroute_deliveries(&mut tx, tenant, row).await?;
                     super::record_change(&mut tx, tenant, crate::store::Change { object_type: "SUBSCRIPTION", operation: "PUT", object_id: &row.id, owner: owner.as_deref(), body: &row.body }).await?;
                     tx.commit().await.map_err(StoreError::classify)?;
                     self.signal.notify_one();
@@ -262,7 +410,7 @@ macro_rules! impl_subscription_store {
                     id: &str,
                     ven: Option<&str>,
                 ) -> StoreResult<Option<String>> {
-                    super::delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "subscriptions", object_type: "SUBSCRIPTION", has_owner: true }, tenant, id, ven.map(|v| ("owner", v))).await
+                    super::delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "subscriptions", object_type: "SUBSCRIPTION", has_owner: true, live: " AND retired_by_change IS NULL" }, tenant, id, ven.map(|v| ("owner", v))).await
                 }
             }
         }

@@ -258,7 +258,7 @@ macro_rules! impl_ven_store {
                     owner: Option<&str>,
                 ) -> StoreResult<Option<String>> {
                     // Its resources (and all target rows) go with it: ON DELETE CASCADE.
-                    super::delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "vens", object_type: "VEN", has_owner: false }, tenant, id, owner.map(|v| ("ven_name", v))).await
+                    super::delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "vens", object_type: "VEN", has_owner: false, live: "" }, tenant, id, owner.map(|v| ("ven_name", v))).await
                 }
 
                 async fn insert_resource(&self, tenant: &TenantId, row: &ResourceRow) -> StoreResult<()> {

@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod authz;
 mod cli;
+mod deliveries;
 mod energy_assets;
 mod energy_reports;
 mod errors;
