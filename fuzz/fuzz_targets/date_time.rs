@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use openadr3_vtn::api::events::LIST_KEYS;
-use openadr3_vtn::api::extract::ListQuery;
+use openadr3_vtn::api::events::EventListParams;
+use openadr3_vtn::api::query::parse;
 use openadr3_vtn::domain::common::DateTimeOffset;
 
 fuzz_target!(|raw: &str| {
@@ -23,11 +23,9 @@ fuzz_target!(|raw: &str| {
             .iter()
             .map(|(k, v)| format!("{k}={}", encode(v)))
             .collect();
-        if let Ok(parsed) = ListQuery::parse(&query, LIST_KEYS) {
-            let _ = parsed
-                .x_start
-                .or(parsed.x_end)
-                .map(|t| t.timestamp_millis());
+        if let Ok(parsed) = parse::<EventListParams>(&query) {
+            let (filter, _) = parsed.filter();
+            let _ = filter.window_start_ms.or(filter.window_end_ms);
         }
     }
 });

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use openadr3_vtn::api::extract::ListQuery;
+use openadr3_vtn::api::query::{parse, PageParams, MAX_LIMIT};
 use openadr3_vtn::api::{events, programs, reports, subscriptions, vens};
 
 fuzz_target!(|data: &[u8]| {
@@ -13,18 +13,21 @@ fuzz_target!(|data: &[u8]| {
     let Ok(query) = std::str::from_utf8(rest) else {
         return;
     };
-    match which % 6 {
+    match which % 7 {
         0 => {
-            if let Ok(q) = ListQuery::parse(query, events::LIST_KEYS) {
-                let _ = q.x_start.map(|t| t.timestamp_millis());
-                let _ = q.x_end.map(|t| t.timestamp_millis());
-                assert!((0..=ListQuery::MAX_LIMIT).contains(&q.page.limit));
+            if let Ok(q) = parse::<events::EventListParams>(query) {
+                let (filter, page) = q.filter();
+                assert!((0..=MAX_LIMIT).contains(&page.limit));
+                if let (Some(start), Some(end)) = (filter.window_start_ms, filter.window_end_ms) {
+                    assert!(start <= end);
+                }
             }
         }
-        1 => drop(ListQuery::parse(query, programs::LIST_KEYS)),
-        2 => drop(reports::list_filter(query)),
-        3 => drop(subscriptions::list_filter(query)),
-        4 => drop(ListQuery::parse(query, vens::VEN_LIST_KEYS)),
-        _ => drop(ListQuery::parse(query, vens::RESOURCE_LIST_KEYS)),
+        1 => drop(parse::<programs::ProgramListParams>(query).map(|q| q.filter())),
+        2 => drop(parse::<reports::ReportListParams>(query).map(|q| q.filter())),
+        3 => drop(parse::<subscriptions::SubscriptionListParams>(query).map(|q| q.filter())),
+        4 => drop(parse::<vens::VenListParams>(query).map(|q| q.filter())),
+        5 => drop(parse::<vens::ResourceListParams>(query).map(|q| q.filter())),
+        _ => drop(parse::<PageParams>(query).map(|q| q.page())),
     }
 });

@@ -5,7 +5,8 @@
 //!
 //! The short form of `POST /reports` is parsed here too ([`AnyReport`]).
 
-use super::extract::{parse_json, path_id, read_json_body, ListQuery, ValidJson};
+use super::extract::{parse_json, path_id, read_json_body, ValidJson};
+use super::query::{PageParams, Query};
 use super::{created, json_list, ok_json, resource};
 use crate::auth::guard::{ReadVenObjects, WriteVens};
 use crate::auth::Authorized;
@@ -17,7 +18,6 @@ use crate::service::energy::{self as ec, Asset, AssetKind};
 use crate::startup::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
-use utoipa::IntoParams;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -66,25 +66,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-const PAGE_KEYS: &[&str] = &["skip", "limit"];
-
-/// Query parameters of the Energy Coordination lists (documentation only).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct PageParams {
-    /// Number of records to skip for pagination.
-    #[param(minimum = 0)]
-    skip: Option<i32>,
-    /// Maximum number of records to return (default and maximum 50).
-    #[param(minimum = 0, maximum = 50)]
-    limit: Option<i32>,
-}
-
-fn page(req: &HttpRequest) -> Result<crate::store::Page, ApiError> {
-    Ok(ListQuery::parse(req.query_string(), PAGE_KEYS)?.page)
-}
-
 fn two(names: (&str, &str), path: &(String, String)) -> Result<(ObjectId, ObjectId), ApiError> {
     Ok((path_id(names.0, &path.0)?, path_id(names.1, &path.1)?))
 }
@@ -102,11 +83,11 @@ fn two(names: (&str, &str), path: &(String, String)) -> Result<(ObjectId, Object
 pub async fn list_users(
     state: web::Data<AppState>,
     caller: Authorized<ReadVenObjects>,
-    req: HttpRequest,
+    Query(params): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let p = ec::provider(&caller)?;
     Ok(json_list(
-        &ec::list_users(&state.store, &p, page(&req)?).await?,
+        &ec::list_users(&state.store, &p, params.page()).await?,
     ))
 }
 
@@ -203,12 +184,12 @@ pub async fn list_meters(
     state: web::Data<AppState>,
     caller: Authorized<ReadVenObjects>,
     user: web::Path<String>,
-    req: HttpRequest,
+    Query(params): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let p = ec::provider(&caller)?;
     let user = path_id("userId", &user)?;
     Ok(json_list(
-        &ec::list_meters(&state.store, &p, &user, page(&req)?).await?,
+        &ec::list_meters(&state.store, &p, &user, params.page()).await?,
     ))
 }
 
@@ -323,11 +304,11 @@ macro_rules! asset_handlers {
             state: web::Data<AppState>,
             caller: Authorized<ReadVenObjects>,
             user: web::Path<String>,
-            req: HttpRequest,
+            Query(params): Query<PageParams>,
         ) -> Result<HttpResponse, ApiError> {
             let p = ec::provider(&caller)?;
             let user = path_id("userId", &user)?;
-            Ok(json_list(&ec::list_assets(&state.store, &p, $kind, &user, page(&req)?).await?))
+            Ok(json_list(&ec::list_assets(&state.store, &p, $kind, &user, params.page()).await?))
         }
 
         #[doc = concat!("Register a ", $tag_name)]

@@ -1,26 +1,75 @@
 //! `/events` and `/events/{eventID}`.
 
-use super::extract::{path_id, ListQuery, ValidJson};
-use super::{created, json_list, ok_json, EventListParams};
+use super::extract::{path_id, ValidJson};
+use super::query::{self, Instant, Limit, ListParams, Query, Skip, Text};
+use super::{created, json_list, ok_json};
 use crate::auth::guard::{ReadTargets, WriteEvents};
 use crate::auth::Authorized;
 use crate::domain::Event;
+use crate::domain::ObjectId;
 use crate::error::{ApiError, Problem};
 use crate::service::{events, vens};
 use crate::startup::AppState;
-use crate::store::EventFilter;
-use actix_web::{web, HttpRequest, HttpResponse};
+use crate::store::{EventFilter, Page};
+use actix_web::{web, HttpResponse};
 
-/// The query parameters this collection accepts (see [`super::extract::ListQuery::parse`]).
-pub const LIST_KEYS: &[&str] = &[
-    "programID",
-    "targetType",
-    "targetValues",
-    "skip",
-    "limit",
-    "x-start",
-    "x-end",
-];
+/// Query parameters of `GET /events`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventListParams {
+    /// Filter results to events of this program.
+    #[serde(rename = "programID")]
+    #[param(value_type = Option<String>, pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)]
+    pub program_id: Option<ObjectId>,
+    /// Indicates targeting type, e.g. GROUP.
+    #[serde(rename = "targetType")]
+    #[param(value_type = Option<String>)]
+    pub target_type: Option<Text>,
+    /// Target values, e.g. group names; repeat the parameter for several.
+    #[serde(rename = "targetValues", default)]
+    #[param(value_type = Option<Vec<String>>)]
+    pub target_values: Vec<Text>,
+    /// Number of records to skip for pagination.
+    #[param(value_type = Option<i32>, minimum = 0)]
+    pub skip: Option<Skip>,
+    /// Maximum number of records to return (default and maximum 50).
+    #[param(value_type = Option<i32>, minimum = 0, maximum = 50)]
+    pub limit: Option<Limit>,
+    /// Start of the period for which to return events (RFC 3339; extension, not part of OpenADR).
+    #[serde(rename = "x-start")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub x_start: Option<Instant>,
+    /// End of the period for which to return events (RFC 3339; extension, not part of OpenADR).
+    #[serde(rename = "x-end")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub x_end: Option<Instant>,
+}
+
+impl ListParams for EventListParams {
+    fn check(&self) -> Result<(), String> {
+        match (self.x_start, self.x_end) {
+            (Some(start), Some(end)) if start.0 > end.0 => {
+                Err("x-start: must not be later than x-end".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl EventListParams {
+    pub fn filter(self) -> (EventFilter, Page) {
+        let page = query::page(self.skip, self.limit);
+        let filter = EventFilter {
+            program_id: self.program_id.map(String::from),
+            targets: query::targets(self.target_type, self.target_values),
+            window_start_ms: self.x_start.map(|t| t.0.timestamp_millis()),
+            window_end_ms: self.x_end.map(|t| t.0.timestamp_millis()),
+            ..Default::default()
+        };
+        (filter, page)
+    }
+}
 
 /// Search events
 ///
@@ -49,19 +98,12 @@ pub const LIST_KEYS: &[&str] = &[
 pub async fn list(
     state: web::Data<AppState>,
     caller: Authorized<ReadTargets>,
-    req: HttpRequest,
+    Query(params): Query<EventListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = ListQuery::parse(req.query_string(), LIST_KEYS)?;
-    let filter = EventFilter {
-        program_id: query.program_id.map(String::from),
-        targets: query.targets,
-        window_start_ms: query.x_start.map(|t| t.timestamp_millis()),
-        window_end_ms: query.x_end.map(|t| t.timestamp_millis()),
-        visibility: vens::visibility(&caller),
-        ..Default::default()
-    };
+    let (mut filter, page) = params.filter();
+    filter.visibility = vens::visibility(&caller);
     Ok(json_list(
-        &events::list(&state.store, &caller.tenant, &filter, query.page).await?,
+        &events::list(&state.store, &caller.tenant, &filter, page).await?,
     ))
 }
 

@@ -1,16 +1,14 @@
 //! Turning raw requests into typed, validated input, with a 4xx problem that names the field for
-//! everything else: JSON bodies, list query strings and path IDs.
+//! everything else: JSON bodies and path IDs (list query strings: [`super::query`]).
 
 use super::limits::ContentLimits;
 use crate::domain::common::truncate_for_message;
 use crate::domain::validate::{Validate, Violations};
 use crate::domain::ObjectId;
 use crate::error::ApiError;
-use crate::store::{Page, TargetFilter};
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
@@ -198,67 +196,6 @@ pub fn path_id(name: &str, raw: &str) -> Result<ObjectId, ApiError> {
     ObjectId::parse(raw).map_err(|why| ApiError::bad_request(format!("{name}: {why}")))
 }
 
-/// The list filters the OpenADR collections accept. Which ones a collection allows is decided by
-/// the `allowed` list given to [`ListQuery::parse`]; anything else is a 400.
-#[derive(Debug, Default)]
-pub struct ListQuery {
-    pub page: Page,
-    pub program_id: Option<ObjectId>,
-    pub targets: TargetFilter,
-    pub x_start: Option<DateTime<Utc>>,
-    pub x_end: Option<DateTime<Utc>>,
-    pub ven_name: Option<String>,
-    pub resource_name: Option<String>,
-}
-
-impl ListQuery {
-    /// The 3.0.1 maximum page size, also the default.
-    pub const MAX_LIMIT: i64 = 50;
-
-    pub fn parse(query: &str, allowed: &[&str]) -> Result<Self, ApiError> {
-        let mut parsed = Self::default();
-        let mut seen: Vec<String> = Vec::new();
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            let key = key.as_ref();
-            if !allowed.contains(&key) {
-                return Err(ApiError::bad_request(format!(
-                    "unknown query parameter '{}'; this collection accepts {}",
-                    truncate_for_message(key),
-                    allowed.join(", ")
-                )));
-            }
-            if key != "targetValues" {
-                if seen.iter().any(|k| k == key) {
-                    return Err(ApiError::bad_request(format!(
-                        "{key}: may be given only once"
-                    )));
-                }
-                seen.push(key.to_owned());
-            }
-            match key {
-                "skip" => parsed.page.skip = parse_integer(key, &value, 0, i64::MAX)?,
-                "limit" => parsed.page.limit = parse_integer(key, &value, 0, Self::MAX_LIMIT)?,
-                "programID" => parsed.program_id = Some(path_id(key, &value)?),
-                "targetType" => parsed.targets.target_type = Some(non_empty(key, &value)?),
-                "targetValues" => parsed.targets.target_values.push(non_empty(key, &value)?),
-                "x-start" => parsed.x_start = Some(parse_date_time(key, &value)?),
-                "x-end" => parsed.x_end = Some(parse_date_time(key, &value)?),
-                "venName" => parsed.ven_name = Some(non_empty(key, &value)?),
-                "resourceName" => parsed.resource_name = Some(non_empty(key, &value)?),
-                _ => unreachable!("every allowed key is handled above"),
-            }
-        }
-        if let (Some(start), Some(end)) = (parsed.x_start, parsed.x_end) {
-            if start > end {
-                return Err(ApiError::bad_request(
-                    "x-start: must not be later than x-end",
-                ));
-            }
-        }
-        Ok(parsed)
-    }
-}
-
 pub(crate) fn parse_integer(key: &str, value: &str, min: i64, max: i64) -> Result<i64, ApiError> {
     let number: i64 = value.parse().map_err(|_| {
         ApiError::bad_request(format!(
@@ -279,55 +216,9 @@ pub(crate) fn parse_integer(key: &str, value: &str, min: i64, max: i64) -> Resul
     Ok(number)
 }
 
-fn non_empty(key: &str, value: &str) -> Result<String, ApiError> {
-    if value.is_empty() || value.chars().count() > 128 || value.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(format!(
-            "{key}: must be 1 to 128 characters, none of them control characters"
-        )));
-    }
-    Ok(value.to_owned())
-}
-
-fn parse_date_time(key: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|t| t.to_utc())
-        .map_err(|_| {
-            ApiError::bad_request(format!(
-                "{key}: '{}' is not an RFC 3339 date-time such as 2024-05-01T12:00:00Z",
-                truncate_for_message(value)
-            ))
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const EVENT_KEYS: &[&str] = &[
-        "programID",
-        "targetType",
-        "targetValues",
-        "skip",
-        "limit",
-        "x-start",
-        "x-end",
-    ];
-
-    fn detail(result: Result<ListQuery, ApiError>) -> String {
-        result.expect_err("should fail").to_string()
-    }
-
-    #[test]
-    fn repeated_target_values_accumulate() {
-        let q = ListQuery::parse(
-            "targetType=GROUP&targetValues=a&targetValues=b%20c",
-            EVENT_KEYS,
-        )
-        .unwrap();
-        assert_eq!(q.targets.target_type.as_deref(), Some("GROUP"));
-        assert_eq!(q.targets.target_values, vec!["a", "b c"]);
-        assert_eq!((q.page.skip, q.page.limit), (0, 50));
-    }
 
     #[test]
     fn escaped_nul_is_found_but_an_escaped_backslash_is_not_one() {
@@ -374,20 +265,5 @@ mod tests {
             parse_json(br#"{"name": "n", "inner": [{"id": 1, "values": [[1], {"a": [2]}]}]}"#)
                 .unwrap();
         assert_eq!(ok.inner.unwrap()[0].values.len(), 2);
-    }
-
-    #[test]
-    fn bad_parameters_name_the_field() {
-        assert!(detail(ListQuery::parse("skip=-1", EVENT_KEYS)).starts_with("skip:"));
-        assert!(detail(ListQuery::parse("limit=51", EVENT_KEYS)).starts_with("limit:"));
-        assert!(detail(ListQuery::parse("limit=abc", EVENT_KEYS)).starts_with("limit:"));
-        assert!(detail(ListQuery::parse("x-start=yesterday", EVENT_KEYS)).starts_with("x-start:"));
-        assert!(detail(ListQuery::parse("programID=a%20b", EVENT_KEYS)).starts_with("programID:"));
-        assert!(detail(ListQuery::parse("skip=1&skip=2", EVENT_KEYS)).contains("only once"));
-        assert!(detail(ListQuery::parse("colour=red", EVENT_KEYS))
-            .contains("unknown query parameter 'colour'"));
-        assert!(
-            detail(ListQuery::parse("programID=p", &["skip"])).contains("unknown query parameter")
-        );
     }
 }

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod limits;
 pub mod openapi;
 pub mod programs;
+pub mod query;
 pub mod reports;
 pub mod subscriptions;
 pub mod vens;
@@ -21,7 +22,6 @@ use crate::error::ApiError;
 use crate::store::json_array;
 use actix_web::http::header::ContentType;
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
-use utoipa::IntoParams;
 
 pub const BASE_PATH: &str = "/api/openadr/v1";
 
@@ -111,47 +111,4 @@ fn created(body: String) -> HttpResponse {
 
 fn json_list(bodies: &[String]) -> HttpResponse {
     ok_json(json_array(bodies))
-}
-
-/// Query parameters of `GET /programs` (documentation only: parsing is in [`extract::ListQuery`]).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code, non_snake_case)]
-pub struct ProgramListParams {
-    /// Indicates targeting type, e.g. GROUP.
-    targetType: Option<String>,
-    /// Target values, e.g. group names; repeat the parameter for several.
-    targetValues: Option<Vec<String>>,
-    /// Number of records to skip for pagination.
-    #[param(minimum = 0)]
-    skip: Option<i32>,
-    /// Maximum number of records to return (default and maximum 50).
-    #[param(minimum = 0, maximum = 50)]
-    limit: Option<i32>,
-}
-
-/// Query parameters of `GET /events` (documentation only: parsing is in [`extract::ListQuery`]).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code, non_snake_case)]
-pub struct EventListParams {
-    /// Filter results to events of this program.
-    #[param(pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)]
-    programID: Option<String>,
-    /// Indicates targeting type, e.g. GROUP.
-    targetType: Option<String>,
-    /// Target values, e.g. group names; repeat the parameter for several.
-    targetValues: Option<Vec<String>>,
-    /// Number of records to skip for pagination.
-    #[param(minimum = 0)]
-    skip: Option<i32>,
-    /// Maximum number of records to return (default and maximum 50).
-    #[param(minimum = 0, maximum = 50)]
-    limit: Option<i32>,
-    /// Start of the period for which to return events (RFC 3339; extension, not part of OpenADR).
-    #[param(rename = "x-start", value_type = Option<String>, format = DateTime)]
-    x_start: Option<String>,
-    /// End of the period for which to return events (RFC 3339; extension, not part of OpenADR).
-    #[param(rename = "x-end", value_type = Option<String>, format = DateTime)]
-    x_end: Option<String>,
 }

@@ -1,18 +1,50 @@
 //! `/programs` and `/programs/{programID}`.
 
-use super::extract::{path_id, ListQuery, ValidJson};
-use super::{created, json_list, ok_json, ProgramListParams};
+use super::extract::{path_id, ValidJson};
+use super::query::{self, Limit, ListParams, Query, Skip, Text};
+use super::{created, json_list, ok_json};
 use crate::auth::guard::{ReadTargets, WritePrograms};
 use crate::auth::Authorized;
 use crate::domain::Program;
 use crate::error::{ApiError, Problem};
 use crate::service::{programs, vens};
 use crate::startup::AppState;
-use crate::store::ProgramFilter;
-use actix_web::{web, HttpRequest, HttpResponse};
+use crate::store::{Page, ProgramFilter};
+use actix_web::{web, HttpResponse};
 
-/// The query parameters this collection accepts (see [`super::extract::ListQuery::parse`]).
-pub const LIST_KEYS: &[&str] = &["targetType", "targetValues", "skip", "limit"];
+/// Query parameters of `GET /programs`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProgramListParams {
+    /// Indicates targeting type, e.g. GROUP.
+    #[serde(rename = "targetType")]
+    #[param(value_type = Option<String>)]
+    pub target_type: Option<Text>,
+    /// Target values, e.g. group names; repeat the parameter for several.
+    #[serde(rename = "targetValues", default)]
+    #[param(value_type = Option<Vec<String>>)]
+    pub target_values: Vec<Text>,
+    /// Number of records to skip for pagination.
+    #[param(value_type = Option<i32>, minimum = 0)]
+    pub skip: Option<Skip>,
+    /// Maximum number of records to return (default and maximum 50).
+    #[param(value_type = Option<i32>, minimum = 0, maximum = 50)]
+    pub limit: Option<Limit>,
+}
+
+impl ListParams for ProgramListParams {}
+
+impl ProgramListParams {
+    pub fn filter(self) -> (ProgramFilter, Page) {
+        let page = query::page(self.skip, self.limit);
+        let filter = ProgramFilter {
+            targets: query::targets(self.target_type, self.target_values),
+            ..Default::default()
+        };
+        (filter, page)
+    }
+}
 
 /// Search programs
 ///
@@ -31,16 +63,12 @@ pub const LIST_KEYS: &[&str] = &["targetType", "targetValues", "skip", "limit"];
 pub async fn list(
     state: web::Data<AppState>,
     caller: Authorized<ReadTargets>,
-    req: HttpRequest,
+    Query(params): Query<ProgramListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = ListQuery::parse(req.query_string(), LIST_KEYS)?;
-    let filter = ProgramFilter {
-        targets: query.targets,
-        visibility: vens::visibility(&caller),
-        ..Default::default()
-    };
+    let (mut filter, page) = params.filter();
+    filter.visibility = vens::visibility(&caller);
     Ok(json_list(
-        &programs::list(&state.store, &caller.tenant, &filter, query.page).await?,
+        &programs::list(&state.store, &caller.tenant, &filter, page).await?,
     ))
 }
 

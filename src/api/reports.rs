@@ -1,17 +1,17 @@
 //! `/reports` and `/reports/{reportID}`.
 
-use super::extract::{path_id, ListQuery, ValidJson};
+use super::extract::{path_id, ValidJson};
+use super::query::{self, Limit, ListParams, Query, Skip, Text};
 use super::{created, json_list, ok_json, resource};
 use crate::auth::guard::{ReadVenObjects, WriteReports};
 use crate::auth::Authorized;
-use crate::domain::common::truncate_for_message;
 use crate::domain::report::Report;
+use crate::domain::ObjectId;
 use crate::error::{ApiError, Problem};
 use crate::service::reports;
 use crate::startup::AppState;
 use crate::store::{Page, ReportFilter};
-use actix_web::{web, HttpRequest, HttpResponse};
-use utoipa::IntoParams;
+use actix_web::{web, HttpResponse};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -27,66 +27,43 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-const LIST_KEYS: &[&str] = &["programID", "eventID", "clientName", "skip", "limit"];
-
-/// Query parameters of `GET /reports` (documentation only: parsing is in [`list`]).
-#[derive(IntoParams)]
+/// Query parameters of `GET /reports`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code, non_snake_case)]
 pub struct ReportListParams {
     /// Filter results to reports of this program.
-    #[param(pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)]
-    programID: Option<String>,
+    #[serde(rename = "programID")]
+    #[param(value_type = Option<String>, pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)]
+    pub program_id: Option<ObjectId>,
     /// Filter results to reports of this event.
-    #[param(pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)]
-    eventID: Option<String>,
+    #[serde(rename = "eventID")]
+    #[param(value_type = Option<String>, pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)]
+    pub event_id: Option<ObjectId>,
     /// Filter results to reports with this clientName.
-    #[param(min_length = 1, max_length = 128)]
-    clientName: Option<String>,
+    #[serde(rename = "clientName")]
+    #[param(value_type = Option<String>, min_length = 1, max_length = 128)]
+    pub client_name: Option<Text>,
     /// Number of records to skip for pagination.
-    #[param(minimum = 0)]
-    skip: Option<i32>,
+    #[param(value_type = Option<i32>, minimum = 0)]
+    pub skip: Option<Skip>,
     /// Maximum number of records to return (default and maximum 50).
-    #[param(minimum = 0, maximum = 50)]
-    limit: Option<i32>,
+    #[param(value_type = Option<i32>, minimum = 0, maximum = 50)]
+    pub limit: Option<Limit>,
 }
 
-/// Splits a query string into the parameters named in `extra` (returned in order, for the
-/// caller to parse) and the rest, re-encoded for [`ListQuery::parse`]. `eventID`, `clientName`
-/// and `objects` are parsed here so that `ListQuery` stays shared by every collection.
-pub(super) fn split_query(query: &str, extra: &[&str]) -> (Vec<(String, String)>, String) {
-    let mut mine = Vec::new();
-    let mut rest = form_urlencoded::Serializer::new(String::new());
-    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        if extra.contains(&key.as_ref()) {
-            mine.push((key.into_owned(), value.into_owned()));
-        } else {
-            rest.append_pair(&key, &value);
-        }
-    }
-    (mine, rest.finish())
-}
+impl ListParams for ReportListParams {}
 
-/// Refuses a second occurrence of a parameter that may be given once.
-pub(super) fn once(seen: &mut Vec<String>, key: &str) -> Result<(), ApiError> {
-    if seen.iter().any(|k| k == key) {
-        return Err(ApiError::bad_request(format!(
-            "{key}: may be given only once"
-        )));
+impl ReportListParams {
+    pub fn filter(self) -> (ReportFilter, Page) {
+        let filter = ReportFilter {
+            program_id: self.program_id.map(String::from),
+            event_id: self.event_id.map(String::from),
+            client_name: self.client_name.map(String::from),
+            ..ReportFilter::default()
+        };
+        (filter, query::page(self.skip, self.limit))
     }
-    seen.push(key.to_owned());
-    Ok(())
-}
-
-/// A `clientName` query value: 1 to 128 characters, no control characters.
-pub(super) fn client_name(value: &str) -> Result<String, ApiError> {
-    if value.is_empty() || value.chars().count() > 128 || value.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(format!(
-            "clientName: '{}' must be 1 to 128 characters, none of them control characters",
-            truncate_for_message(value)
-        )));
-    }
-    Ok(value.to_owned())
 }
 
 /// Search reports
@@ -105,31 +82,12 @@ pub(super) fn client_name(value: &str) -> Result<String, ApiError> {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Authorized<ReadVenObjects>,
-    req: HttpRequest,
+    Query(params): Query<ReportListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (filter, page) = list_filter(req.query_string())?;
+    let (filter, page) = params.filter();
     Ok(json_list(
         &reports::list(&state.store, &caller, filter, page).await?,
     ))
-}
-
-/// The filter and page of a `GET /reports` query string (400 for anything it does not accept).
-pub fn list_filter(query: &str) -> Result<(ReportFilter, Page), ApiError> {
-    let (extra, rest) = split_query(query, &["eventID", "clientName"]);
-    let query = ListQuery::parse(&rest, LIST_KEYS)?;
-    let mut filter = ReportFilter {
-        program_id: query.program_id.map(String::from),
-        ..ReportFilter::default()
-    };
-    let mut seen = Vec::new();
-    for (key, value) in extra {
-        once(&mut seen, &key)?;
-        match key.as_str() {
-            "eventID" => filter.event_id = Some(path_id("eventID", &value)?.into()),
-            _ => filter.client_name = Some(client_name(&value)?),
-        }
-    }
-    Ok((filter, query.page))
 }
 
 /// Create a report

@@ -1,21 +1,17 @@
 //! `/subscriptions` and `/subscriptions/{subscriptionID}`.
 
-use super::extract::{path_id, ListQuery, ValidJson};
-use super::reports::{client_name, once, split_query};
+use super::extract::{path_id, ValidJson};
+use super::query::{self, Limit, ListParams, PageParams, Query, Skip, Text};
 use super::{created, json_list, ok_json, resource};
 use crate::auth::guard::{ReadVenObjects, WriteSubscriptions};
 use crate::auth::Authorized;
-use crate::domain::common::truncate_for_message;
-use crate::domain::subscription::{
-    object_type_name, parse_object_type, Delivery, Subscription, SubscriptionSecret,
-};
-use crate::domain::ObjectType;
+use crate::domain::subscription::{object_type_name, Delivery, Subscription, SubscriptionSecret};
+use crate::domain::{ObjectId, ObjectType};
 use crate::error::{ApiError, Problem};
 use crate::service::subscriptions;
 use crate::startup::AppState;
 use crate::store::{Page, SubscriptionFilter};
-use actix_web::{web, HttpRequest, HttpResponse};
-use utoipa::IntoParams;
+use actix_web::{web, HttpResponse};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -38,39 +34,59 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-const LIST_KEYS: &[&str] = &[
-    "programID",
-    "clientName",
-    "targetType",
-    "targetValues",
-    "objects",
-    "skip",
-    "limit",
-];
-
-/// Query parameters of `GET /subscriptions` (documentation only: parsing is in [`list`]).
-#[derive(IntoParams)]
+/// Query parameters of `GET /subscriptions`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code, non_snake_case)]
 pub struct SubscriptionListParams {
     /// Filter results to subscriptions of this program.
-    #[param(pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)]
-    programID: Option<String>,
+    #[serde(rename = "programID")]
+    #[param(value_type = Option<String>, pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128)]
+    pub program_id: Option<ObjectId>,
     /// Filter results to subscriptions with this clientName.
-    #[param(min_length = 1, max_length = 128)]
-    clientName: Option<String>,
+    #[serde(rename = "clientName")]
+    #[param(value_type = Option<String>, min_length = 1, max_length = 128)]
+    pub client_name: Option<Text>,
     /// Indicates targeting type, e.g. GROUP.
-    targetType: Option<String>,
+    #[serde(rename = "targetType")]
+    #[param(value_type = Option<String>)]
+    pub target_type: Option<Text>,
     /// Target values, e.g. group names; repeat the parameter for several.
-    targetValues: Option<Vec<String>>,
+    #[serde(rename = "targetValues", default)]
+    #[param(value_type = Option<Vec<String>>)]
+    pub target_values: Vec<Text>,
     /// Subscriptions to any of these object types; repeat the parameter for several.
-    objects: Option<Vec<ObjectType>>,
+    #[serde(default)]
+    #[param(value_type = Option<Vec<ObjectType>>)]
+    pub objects: Vec<ObjectType>,
     /// Number of records to skip for pagination.
-    #[param(minimum = 0)]
-    skip: Option<i32>,
+    #[param(value_type = Option<i32>, minimum = 0)]
+    pub skip: Option<Skip>,
     /// Maximum number of records to return (default and maximum 50).
-    #[param(minimum = 0, maximum = 50)]
-    limit: Option<i32>,
+    #[param(value_type = Option<i32>, minimum = 0, maximum = 50)]
+    pub limit: Option<Limit>,
+}
+
+impl ListParams for SubscriptionListParams {}
+
+impl SubscriptionListParams {
+    pub fn filter(self) -> (SubscriptionFilter, Page) {
+        let mut objects: Vec<String> = Vec::new();
+        for object in self.objects {
+            let name = object_type_name(object).to_owned();
+            if !objects.contains(&name) {
+                objects.push(name);
+            }
+        }
+        let filter = SubscriptionFilter {
+            program_id: self.program_id.map(String::from),
+            client_name: self.client_name.map(String::from),
+            targets: query::targets(self.target_type, self.target_values),
+            objects,
+            ..SubscriptionFilter::default()
+        };
+        (filter, query::page(self.skip, self.limit))
+    }
 }
 
 /// Search subscriptions
@@ -90,43 +106,12 @@ pub struct SubscriptionListParams {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Authorized<ReadVenObjects>,
-    req: HttpRequest,
+    Query(params): Query<SubscriptionListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (filter, page) = list_filter(req.query_string())?;
+    let (filter, page) = params.filter();
     Ok(json_list(
         &subscriptions::list(&state.store, &caller, filter, page).await?,
     ))
-}
-
-/// The filter and page of a `GET /subscriptions` query string (400 for anything it does not
-/// accept).
-pub fn list_filter(query: &str) -> Result<(SubscriptionFilter, Page), ApiError> {
-    let (extra, rest) = split_query(query, &["clientName", "objects"]);
-    let query = ListQuery::parse(&rest, LIST_KEYS)?;
-    let mut filter = SubscriptionFilter {
-        program_id: query.program_id.map(String::from),
-        targets: query.targets,
-        ..SubscriptionFilter::default()
-    };
-    let mut seen = Vec::new();
-    for (key, value) in extra {
-        if key == "objects" {
-            let object_type = parse_object_type(&value).ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "objects: '{}' is not one of PROGRAM, EVENT, REPORT, SUBSCRIPTION, VEN, RESOURCE",
-                    truncate_for_message(&value)
-                ))
-            })?;
-            let name = object_type_name(object_type).to_owned();
-            if !filter.objects.contains(&name) {
-                filter.objects.push(name);
-            }
-        } else {
-            once(&mut seen, &key)?;
-            filter.client_name = Some(client_name(&value)?);
-        }
-    }
-    Ok((filter, query.page))
 }
 
 /// Create a subscription
@@ -237,8 +222,7 @@ pub async fn delete(
 /// deliveries are kept for the configured retention (72 hours by default). Not part of 3.0.1.
 #[utoipa::path(get, path = "/subscriptions/{subscriptionID}/deliveries", tag = "subscriptions", operation_id = "searchSubscriptionDeliveries",
     params(("subscriptionID" = String, Path, description = "Object ID of the subscription.", pattern = "^[a-zA-Z0-9_-]*$", min_length = 1, max_length = 128),
-        ("skip" = Option<i32>, Query, description = "Number of records to skip for pagination.", minimum = 0),
-        ("limit" = Option<i32>, Query, description = "Maximum number of records to return (default and maximum 50).", minimum = 0, maximum = 50)),
+        PageParams),
     responses(
         (status = 200, description = "OK.", body = [Delivery]),
         (status = 400, description = "Bad Request.", body = Problem, content_type = "application/problem+json"),
@@ -250,11 +234,10 @@ pub async fn deliveries(
     state: web::Data<AppState>,
     caller: Authorized<ReadVenObjects>,
     id: web::Path<String>,
-    req: HttpRequest,
+    Query(params): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id("subscriptionID", &id)?;
-    let query = ListQuery::parse(req.query_string(), &["skip", "limit"])?;
-    let list = subscriptions::deliveries(&state.store, &caller, &id, query.page).await?;
+    let list = subscriptions::deliveries(&state.store, &caller, &id, params.page()).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 

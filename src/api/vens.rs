@@ -3,7 +3,8 @@
 //! A business-logic client reads and writes every VEN of its tenant. A VEN client sees and writes
 //! only the VEN named like the VEN it is bound to, and that VEN's resources; other VENs are 404.
 
-use super::extract::{path_id, ListQuery, ValidJson};
+use super::extract::{path_id, ValidJson};
+use super::query::{self, Limit, ListParams, Query, Skip, Text};
 use super::{created, json_list, ok_json, resource};
 use crate::auth::guard::{ReadVenObjects, WriteVens};
 use crate::auth::Authorized;
@@ -11,20 +12,8 @@ use crate::domain::{Resource, Ven};
 use crate::error::{ApiError, Problem};
 use crate::service::vens;
 use crate::startup::AppState;
-use crate::store::{ResourceFilter, VenFilter};
-use actix_web::{web, HttpRequest, HttpResponse};
-use utoipa::IntoParams;
-
-/// The query parameters `GET /vens` accepts.
-pub const VEN_LIST_KEYS: &[&str] = &["venName", "targetType", "targetValues", "skip", "limit"];
-/// The query parameters `GET /vens/{venID}/resources` accepts.
-pub const RESOURCE_LIST_KEYS: &[&str] = &[
-    "resourceName",
-    "targetType",
-    "targetValues",
-    "skip",
-    "limit",
-];
+use crate::store::{Page, ResourceFilter, VenFilter};
+use actix_web::{web, HttpResponse};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -51,42 +40,79 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Query parameters of `GET /vens` (documentation only: parsing is in [`ListQuery`]).
-#[derive(IntoParams)]
+/// Query parameters of `GET /vens`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code, non_snake_case)]
 pub struct VenListParams {
     /// Only the VEN with this venName.
-    venName: Option<String>,
+    #[serde(rename = "venName")]
+    #[param(value_type = Option<String>)]
+    pub ven_name: Option<Text>,
     /// Indicates targeting type, e.g. GROUP.
-    targetType: Option<String>,
+    #[serde(rename = "targetType")]
+    #[param(value_type = Option<String>)]
+    pub target_type: Option<Text>,
     /// Target values, e.g. group names; repeat the parameter for several.
-    targetValues: Option<Vec<String>>,
+    #[serde(rename = "targetValues", default)]
+    #[param(value_type = Option<Vec<String>>)]
+    pub target_values: Vec<Text>,
     /// Number of records to skip for pagination.
-    #[param(minimum = 0)]
-    skip: Option<i32>,
+    #[param(value_type = Option<i32>, minimum = 0)]
+    pub skip: Option<Skip>,
     /// Maximum number of records to return (default and maximum 50).
-    #[param(minimum = 0, maximum = 50)]
-    limit: Option<i32>,
+    #[param(value_type = Option<i32>, minimum = 0, maximum = 50)]
+    pub limit: Option<Limit>,
 }
 
-/// Query parameters of `GET /vens/{venID}/resources` (documentation only).
-#[derive(IntoParams)]
+impl ListParams for VenListParams {}
+
+impl VenListParams {
+    pub fn filter(self) -> (VenFilter, Page) {
+        let filter = VenFilter {
+            ven_name: self.ven_name.map(String::from),
+            targets: query::targets(self.target_type, self.target_values),
+            ..VenFilter::default()
+        };
+        (filter, query::page(self.skip, self.limit))
+    }
+}
+
+/// Query parameters of `GET /vens/{venID}/resources`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code, non_snake_case)]
 pub struct ResourceListParams {
     /// Only the resource with this resourceName.
-    resourceName: Option<String>,
+    #[serde(rename = "resourceName")]
+    #[param(value_type = Option<String>)]
+    pub resource_name: Option<Text>,
     /// Indicates targeting type, e.g. GROUP.
-    targetType: Option<String>,
+    #[serde(rename = "targetType")]
+    #[param(value_type = Option<String>)]
+    pub target_type: Option<Text>,
     /// Target values, e.g. group names; repeat the parameter for several.
-    targetValues: Option<Vec<String>>,
+    #[serde(rename = "targetValues", default)]
+    #[param(value_type = Option<Vec<String>>)]
+    pub target_values: Vec<Text>,
     /// Number of records to skip for pagination.
-    #[param(minimum = 0)]
-    skip: Option<i32>,
+    #[param(value_type = Option<i32>, minimum = 0)]
+    pub skip: Option<Skip>,
     /// Maximum number of records to return (default and maximum 50).
-    #[param(minimum = 0, maximum = 50)]
-    limit: Option<i32>,
+    #[param(value_type = Option<i32>, minimum = 0, maximum = 50)]
+    pub limit: Option<Limit>,
+}
+
+impl ListParams for ResourceListParams {}
+
+impl ResourceListParams {
+    pub fn filter(self) -> (ResourceFilter, Page) {
+        let filter = ResourceFilter {
+            resource_name: self.resource_name.map(String::from),
+            targets: query::targets(self.target_type, self.target_values),
+        };
+        (filter, query::page(self.skip, self.limit))
+    }
 }
 
 /// Search VENs
@@ -105,16 +131,12 @@ pub struct ResourceListParams {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Authorized<ReadVenObjects>,
-    req: HttpRequest,
+    Query(params): Query<VenListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = ListQuery::parse(req.query_string(), VEN_LIST_KEYS)?;
-    let filter = VenFilter {
-        ven_name: query.ven_name,
-        owner: vens::owner(&caller).map(str::to_owned),
-        targets: query.targets,
-    };
+    let (mut filter, page) = params.filter();
+    filter.owner = vens::owner(&caller).map(str::to_owned);
     Ok(json_list(
-        &vens::list_vens(&state.store, &caller.tenant, &filter, query.page).await?,
+        &vens::list_vens(&state.store, &caller.tenant, &filter, page).await?,
     ))
 }
 
@@ -229,25 +251,13 @@ pub async fn list_resources(
     state: web::Data<AppState>,
     caller: Authorized<ReadVenObjects>,
     ven_id: web::Path<String>,
-    req: HttpRequest,
+    Query(params): Query<ResourceListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let ven_id = path_id("venID", &ven_id)?;
-    let query = ListQuery::parse(req.query_string(), RESOURCE_LIST_KEYS)?;
-    let filter = ResourceFilter {
-        resource_name: query.resource_name,
-        targets: query.targets,
-    };
+    let (filter, page) = params.filter();
     let owner = vens::owner(&caller);
     Ok(json_list(
-        &vens::list_resources(
-            &state.store,
-            &caller.tenant,
-            owner,
-            &ven_id,
-            &filter,
-            query.page,
-        )
-        .await?,
+        &vens::list_resources(&state.store, &caller.tenant, owner, &ven_id, &filter, page).await?,
     ))
 }
 

@@ -113,11 +113,6 @@ pub fn object_type_name(t: ObjectType) -> &'static str {
     }
 }
 
-/// Parses a wire object type name, as in the `objects` query parameter.
-pub fn parse_object_type(raw: &str) -> Option<ObjectType> {
-    serde_json::from_value(serde_json::Value::String(raw.to_owned())).ok()
-}
-
 /// Whether `raw` is an absolute http or https URL with a host.
 fn valid_callback_url(raw: &str) -> Result<(), &'static str> {
     let url = reqwest::Url::parse(raw).map_err(|_| "must be an absolute http or https URL")?;
