@@ -35,6 +35,9 @@ RELEASE = ROOT / "target" / "release"
 PORT = 18181
 API = f"http://127.0.0.1:{PORT}/api/openadr/v1"
 SECRET = "bench-secret-0123456789"
+# The key that seals stored secrets (required on PostgreSQL), inherited by the seeder and the
+# server; every run seeds fresh databases, so a random one does.
+os.environ.setdefault("VTN_SECRET_KEYS", "bench:" + base64.b64encode(os.urandom(32)).decode())
 SCENARIOS = [
     "list_program", "list_target", "list_window", "deep_page", "ven_list", "get_by_id",
     "create", "token", "list_during_tokens", "create_100_subs",

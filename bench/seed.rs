@@ -4,6 +4,7 @@
 
 use anyhow::Context;
 use clap::Parser;
+use openadr3_vtn::config::SecretKeyArgs;
 use openadr3_vtn::domain::{Event, Program, TenantId};
 use openadr3_vtn::service::{events, programs};
 use openadr3_vtn::store::{connect, PoolSettings};
@@ -14,6 +15,9 @@ use std::time::{Duration, Instant};
 struct Args {
     #[arg(long, env = "DATABASE_URL")]
     database_url: String,
+    /// The server's secret keys (VTN_SECRET_KEYS…): the seeded database is served afterwards.
+    #[command(flatten)]
+    secrets: SecretKeyArgs,
     /// How many events to write.
     #[arg(long)]
     events: usize,
@@ -56,6 +60,7 @@ async fn main() -> anyhow::Result<()> {
             max_connections: 4,
             acquire_timeout: Duration::from_secs(30),
         },
+        args.secrets.cipher(&args.database_url)?,
     )
     .await?;
     let tenant = TenantId("default".into());

@@ -7,16 +7,16 @@ use crate::config::{
     AuditCommand, ClientCommand, ClientCreateArgs, DatabaseArgs, IdpAddArgs, IdpCommand,
     TenantCommand,
 };
-use crate::config::{KeysCommand, VoltusCommand};
+use crate::config::{KeysCommand, SecretsCommand, VoltusCommand};
 use crate::domain::admin::{NewClient, NewIdentityProvider, NewTenant};
 use crate::domain::Scope;
 use crate::service::admin::{self, Actor, MissingTenant};
-use crate::store::{self, DynStore, Page};
+use crate::store::{sealed, DynStore, Page};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 async fn open(database: &DatabaseArgs) -> anyhow::Result<DynStore> {
-    store::connect(&database.database_url, &database.pool_settings()).await
+    database.connect().await
 }
 
 fn print<T: Serialize>(value: &T) -> anyhow::Result<()> {
@@ -183,6 +183,33 @@ pub async fn keys(command: KeysCommand) -> anyhow::Result<()> {
                 })
                 .collect();
             print(&public)
+        }
+    }
+}
+
+pub async fn secrets(command: SecretsCommand) -> anyhow::Result<()> {
+    match command {
+        SecretsCommand::Reseal(database) => {
+            // Opening seals what is still in plaintext; reseal then moves every value sealed
+            // with an older key to the current one.
+            let kid = database
+                .secrets
+                .cipher(&database.database_url)?
+                .current_kid()
+                .to_owned();
+            let store = open(&database).await?;
+            let columns = admin::reseal_secrets(&store, &Actor::cli()).await?;
+            print(&serde_json::json!({ "kid": kid, "columns": columns }))
+        }
+        SecretsCommand::GenerateKey(args) => {
+            let kid = args
+                .kid
+                .unwrap_or_else(|| format!("key-{}", chrono::Utc::now().format("%Y%m%d")));
+            let line = sealed::generate_key_line(&kid);
+            // Validates the id the same way the server will.
+            sealed::SecretCipher::parse(&line, "--kid")?;
+            println!("{line}");
+            Ok(())
         }
     }
 }

@@ -34,6 +34,9 @@ pub enum Command {
     /// Manage the EdDSA keys that sign access tokens (unused with VTN_JWT_SECRET).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the keys that seal secrets stored in the database (VTN_SECRET_KEYS).
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
     /// Print the OpenAPI document of this server as JSON.
     Openapi,
     /// Configure a tenant's Voltus bridge (dispatches become OpenADR events).
@@ -194,6 +197,25 @@ pub enum KeysCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Seal every stored secret again with the current (first) secret key, after adding a new
+    /// key in front of VTN_SECRET_KEYS; afterwards the older keys can be removed. Prints, per
+    /// column, how many values were sealed from plaintext and how many re-sealed.
+    Reseal(DatabaseArgs),
+    /// Print a new random secret key as a VTN_SECRET_KEYS entry, `<key id>:<base64>`. Opens no
+    /// database.
+    GenerateKey(GenerateKeyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GenerateKeyArgs {
+    /// Id of the new key (default: key-YYYYMMDD): 1 to 32 characters of A-Z, a-z, 0-9, '.',
+    /// '_' and '-'.
+    #[arg(long)]
+    pub kid: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum TenantCommand {
     /// Create a tenant; prints {id, enabled, createdAt}.
     Create(TenantArgs),
@@ -345,6 +367,9 @@ pub struct DatabaseArgs {
     /// Seconds a request waits for a database connection before failing with 503.
     #[arg(long, env = "VTN_DB_ACQUIRE_TIMEOUT_SECONDS", default_value_t = 5)]
     pub db_acquire_timeout_seconds: u64,
+
+    #[command(flatten)]
+    pub secrets: SecretKeyArgs,
 }
 
 impl DatabaseArgs {
@@ -353,6 +378,39 @@ impl DatabaseArgs {
             max_connections: self.db_max_connections.max(1),
             acquire_timeout: Duration::from_secs(self.db_acquire_timeout_seconds.max(1)),
         }
+    }
+
+    /// Opens the database (migrating it, and sealing secrets still in plaintext) with the
+    /// secret keys these arguments name.
+    pub async fn connect(&self) -> anyhow::Result<crate::store::DynStore> {
+        let secrets = self.secrets.cipher(&self.database_url)?;
+        crate::store::connect(&self.database_url, &self.pool_settings(), secrets).await
+    }
+}
+
+/// The keys that seal secrets stored in the database (signing keys' private halves, Voltus API
+/// keys): `<key id>:<base64 of 32 bytes>` entries, the current key first, separated by commas
+/// or newlines. Every process that opens the database needs them: server, replicas, CLI.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SecretKeyArgs {
+    /// The keys themselves. Unset (and no file) on SQLite: the key file beside the database
+    /// (`<database file>.key`, created on first start). Required on PostgreSQL (one of the two).
+    #[arg(long, env = "VTN_SECRET_KEYS", hide_env_values = true)]
+    pub secret_keys: Option<String>,
+
+    /// A file holding the keys in the same format, e.g. a mounted Kubernetes Secret.
+    #[arg(long, env = "VTN_SECRET_KEYS_FILE")]
+    pub secret_keys_file: Option<std::path::PathBuf>,
+}
+
+impl SecretKeyArgs {
+    /// The keyring for the database at `database_url`, validated (errors name the setting).
+    pub fn cipher(&self, database_url: &str) -> anyhow::Result<crate::store::sealed::SecretCipher> {
+        let source = crate::store::sealed::KeySource {
+            keys: self.secret_keys.as_deref(),
+            keys_file: self.secret_keys_file.as_deref(),
+        };
+        crate::store::sealed::resolve(source, database_url)
     }
 }
 

@@ -2,7 +2,7 @@ use anyhow::Context;
 use clap::Parser;
 use openadr3_vtn::config::{Cli, Command};
 use openadr3_vtn::startup::Application;
-use openadr3_vtn::{api, cli, store, telemetry};
+use openadr3_vtn::{api, cli, telemetry};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -44,7 +44,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("the HTTP server failed")?;
         }
         Command::Migrate(db) => {
-            store::connect(&db.database_url, &db.pool_settings()).await?;
+            db.connect().await?;
             eprintln!("migrations applied to {}", redact_url(&db.database_url));
         }
         Command::Tenant(command) => cli::tenant(command).await?,
@@ -52,6 +52,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Idp(command) => cli::idp(command).await?,
         Command::Audit(command) => cli::audit(command).await?,
         Command::Keys(command) => cli::keys(command).await?,
+        Command::Secrets(command) => cli::secrets(command).await?,
         Command::Openapi => print!("{}", api::openapi::openapi_json()),
         Command::Voltus(command) => cli::voltus(command).await?,
         Command::VoltusSimulator(args) => {

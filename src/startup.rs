@@ -11,7 +11,7 @@ use crate::config::ServeArgs;
 use crate::error::ApiError;
 use crate::monitoring::{self, MetricsToken};
 use crate::notify::{self, Webhooks};
-use crate::store::{self, DynStore};
+use crate::store::DynStore;
 use crate::telemetry::{self, VtnRootSpan};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceResponse};
@@ -51,8 +51,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
-        let store =
-            store::connect(&args.database.database_url, &args.database.pool_settings()).await?;
+        let store = args.database.connect().await?;
         let bootstrap_client = bootstrap(
             &store,
             &args.bootstrap_client_id,

@@ -127,6 +127,18 @@ pub async fn rotate_signing_key(store: &DynStore, actor: &Actor) -> Result<Strin
     Ok(kid)
 }
 
+/// Seals every stored secret again with the current secret key (the first of
+/// `VTN_SECRET_KEYS`), after a new key was put in front; the older keys can go afterwards.
+pub async fn reseal_secrets(
+    store: &DynStore,
+    actor: &Actor,
+) -> Result<Vec<crate::store::sealed::SealCount>, ApiError> {
+    let counts = store.seal_secrets(true).await?;
+    let detail = serde_json::to_value(&counts).map_err(ApiError::internal)?;
+    audit(store, actor, "secrets.reseal", None, "secrets", detail).await?;
+    Ok(counts)
+}
+
 // Tenants ---------------------------------------------------------------------------------------
 
 fn tenant(record: TenantRecord) -> Tenant {

@@ -25,6 +25,7 @@ impl From<StoreError> for ApiError {
                 "the object is referenced by, or refers to, another object".into(),
             ),
             StoreError::Database(e) => e.into(),
+            StoreError::Secret(e) => ApiError::Internal(e.into()),
         }
     }
 }

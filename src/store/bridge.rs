@@ -10,7 +10,8 @@ use super::StoreResult;
 use crate::domain::TenantId;
 use async_trait::async_trait;
 
-/// A tenant's bridge configuration as stored. `api_key` is a secret: never listed or logged.
+/// A tenant's bridge configuration. `api_key` is a secret: never listed or logged, stored sealed
+/// (the store seals and opens it, see [`crate::store::sealed::VOLTUS_API_KEY`]).
 #[derive(Clone)]
 pub struct VoltusConfigRecord {
     pub tenant: TenantId,
@@ -22,7 +23,9 @@ pub struct VoltusConfigRecord {
     pub poll_interval_ms: i64,
     pub test_dispatches: String,
     pub cancellation: String,
-    pub webhook_secret: String,
+    /// Digest of the inbound webhook path's secret, made with
+    /// [`crate::store::sealed::VOLTUS_WEBHOOK_SECRET`]`.digest`: the secret itself is not kept.
+    pub webhook_secret_hash: String,
     pub telemetry: bool,
     pub enabled: bool,
     pub created_at: String,
@@ -246,30 +249,37 @@ macro_rules! impl_bridge_store {
                 DispatchState, PollOutcome, StoreError, StoreResult, TelemetryOutcome, TelemetryPoint, TelemetryRow,
                 UnforwardedReport, VoltusConfigRecord, VoltusCounters, VoltusStatusRecord,
             };
+            use crate::store::sealed::VOLTUS_API_KEY;
             use sqlx::{QueryBuilder, Row};
 
             const CONFIG_COLUMNS: &str = "tenant_id, base_url, api_key, program_name, site_target, target_type, \
                  poll_interval_ms, test_dispatches, cancellation, webhook_secret, telemetry, enabled, created_at, \
                  updated_at, consecutive_failures";
 
-            fn config(row: &<$db as sqlx::Database>::Row) -> VoltusConfigRecord {
-                VoltusConfigRecord {
-                    tenant: TenantId(row.get(0)),
+            /// A configuration row, its API key opened.
+            fn config(
+                secrets: &crate::store::sealed::SecretCipher,
+                row: &<$db as sqlx::Database>::Row,
+            ) -> StoreResult<VoltusConfigRecord> {
+                let tenant: String = row.get(0);
+                let api_key: String = row.get(2);
+                Ok(VoltusConfigRecord {
+                    api_key: secrets.open(&VOLTUS_API_KEY.aad(&[&tenant]), &api_key)?,
+                    tenant: TenantId(tenant),
                     base_url: row.get(1),
-                    api_key: row.get(2),
                     program_name: row.get(3),
                     site_target: row.get(4),
                     target_type: row.get(5),
                     poll_interval_ms: row.get(6),
                     test_dispatches: row.get(7),
                     cancellation: row.get(8),
-                    webhook_secret: row.get(9),
+                    webhook_secret_hash: row.get(9),
                     telemetry: row.get(10),
                     enabled: row.get(11),
                     created_at: row.get(12),
                     updated_at: row.get(13),
                     consecutive_failures: row.get(14),
-                }
+                })
             }
 
             const COUNTER_SET: &str = "polls = polls + $1, poll_failures = poll_failures + $2, \
@@ -311,14 +321,14 @@ macro_rules! impl_bridge_store {
                     )
                     .bind(c.tenant.as_str())
                     .bind(&c.base_url)
-                    .bind(&c.api_key)
+                    .bind(self.secrets.seal(&VOLTUS_API_KEY.aad(&[c.tenant.as_str()]), &c.api_key))
                     .bind(&c.program_name)
                     .bind(&c.site_target)
                     .bind(&c.target_type)
                     .bind(c.poll_interval_ms)
                     .bind(&c.test_dispatches)
                     .bind(&c.cancellation)
-                    .bind(&c.webhook_secret)
+                    .bind(&c.webhook_secret_hash)
                     .bind(c.telemetry)
                     .bind(c.enabled)
                     .bind(&c.created_at)
@@ -334,7 +344,7 @@ macro_rules! impl_bridge_store {
                         .bind(tenant.as_str())
                         .fetch_all(&self.read)
                         .await?;
-                    Ok(rows.first().map(config))
+                    rows.first().map(|row| config(&self.secrets, row)).transpose()
                 }
 
                 async fn delete_voltus_config(&self, tenant: &TenantId) -> StoreResult<bool> {
@@ -410,7 +420,16 @@ macro_rules! impl_bridge_store {
                         .bind(now_ms)
                         .fetch_all(&self.write)
                         .await?;
-                    Ok(rows.iter().map(config).collect())
+                    // A bridge whose API key does not open is left out (and stays leased until
+                    // the lease runs out), so it cannot stop the other tenants' polls.
+                    Ok(rows
+                        .iter()
+                        .filter_map(|row| {
+                            config(&self.secrets, row)
+                                .inspect_err(|e| tracing::error!(error = %e, "a Voltus bridge's API key does not open; not polling it"))
+                                .ok()
+                        })
+                        .collect())
                 }
 
                 async fn finish_voltus_pass(

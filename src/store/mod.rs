@@ -10,6 +10,7 @@ mod energy;
 mod outbox;
 mod postgres;
 mod reports;
+pub mod sealed;
 mod sql;
 mod sqlite;
 mod subscriptions;
@@ -38,6 +39,9 @@ pub enum StoreError {
     Reference,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// A stored secret did not open (a key missing from the keyring, or an altered value).
+    #[error(transparent)]
+    Secret(#[from] sealed::SealError),
 }
 
 impl StoreError {
@@ -80,8 +84,9 @@ pub struct TenantRecord {
     pub created_at: String,
 }
 
-/// A token signing key pair, private half included: never leaves the server.
-#[derive(Debug, Clone)]
+/// A token signing key pair, private half included: never leaves the server (stored sealed,
+/// see [`sealed::SIGNING_KEY_PRIVATE`]; `Debug` leaves it out).
+#[derive(Clone)]
 pub struct SigningKeyRecord {
     pub kid: String,
     pub algorithm: String,
@@ -91,6 +96,18 @@ pub struct SigningKeyRecord {
     pub public_key: String,
     pub created_at_ms: i64,
     pub retired_at_ms: Option<i64>,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("public_key", &self.public_key)
+            .field("created_at_ms", &self.created_at_ms)
+            .field("retired_at_ms", &self.retired_at_ms)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A tenant's own OAuth2/OIDC identity provider.
@@ -229,6 +246,7 @@ pub trait Store:
     + OutboxStore
     + EnergyStore
     + BridgeStore
+    + sealed::SecretStore
     + Send
     + Sync
     + 'static
@@ -369,12 +387,17 @@ pub struct PoolSettings {
     pub acquire_timeout: std::time::Duration,
 }
 
-/// Opens the database named by `url` and applies pending migrations. A failed migration is an
-/// error: the server never runs on a half-migrated schema.
-pub async fn connect(url: &str, settings: &PoolSettings) -> anyhow::Result<DynStore> {
+/// Opens the database named by `url`, applies pending migrations and seals secrets still stored
+/// in plaintext (databases from before sealing). A failed migration is an error: the server
+/// never runs on a half-migrated schema; so is a secret sealed with a key `secrets` lacks.
+pub async fn connect(
+    url: &str,
+    settings: &PoolSettings,
+    secrets: sealed::SecretCipher,
+) -> anyhow::Result<DynStore> {
     Ok(match Backend::from_url(url)? {
-        Backend::Sqlite => Arc::new(SqliteStore::connect(url, settings).await?),
-        Backend::Postgres => Arc::new(PostgresStore::connect(url, settings).await?),
+        Backend::Sqlite => Arc::new(SqliteStore::connect(url, settings, secrets).await?),
+        Backend::Postgres => Arc::new(PostgresStore::connect(url, settings, secrets).await?),
     })
 }
 

@@ -11,10 +11,16 @@ pub struct PostgresStore {
     write: PgPool,
     /// Woken after each committed change, so this process's delivery worker starts at once.
     signal: std::sync::Arc<tokio::sync::Notify>,
+    /// Seals and opens the secret columns (`sealed::PROTECTED_COLUMNS`).
+    secrets: super::sealed::SecretCipher,
 }
 
 impl PostgresStore {
-    pub async fn connect(url: &str, settings: &PoolSettings) -> anyhow::Result<Self> {
+    pub async fn connect(
+        url: &str,
+        settings: &PoolSettings,
+        secrets: super::sealed::SecretCipher,
+    ) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
@@ -25,11 +31,16 @@ impl PostgresStore {
         Self::MIGRATOR.run(&pool).await.context(
             "database migration failed; the server will not start on a half-migrated schema",
         )?;
-        Ok(Self {
+        let store = Self {
             read: pool.clone(),
             write: pool,
             signal: Default::default(),
-        })
+            secrets,
+        };
+        // Old row versions keep the plaintext until PostgreSQL vacuums them; a logical dump
+        // never shows them (see the README on upgrading).
+        super::sealed::seal_plaintext(&store).await?;
+        Ok(store)
     }
 
     /// The migrations this build carries.
@@ -50,3 +61,4 @@ super::subscriptions::impl_subscription_store!(PostgresStore, sqlx::Postgres, " 
 super::outbox::impl_outbox_store!(PostgresStore, sqlx::Postgres, " FOR UPDATE SKIP LOCKED");
 super::energy::impl_energy_store!(PostgresStore, sqlx::Postgres, "BEGIN", " FOR UPDATE");
 super::bridge::impl_bridge_store!(PostgresStore, sqlx::Postgres, " FOR UPDATE SKIP LOCKED");
+super::sealed::impl_secret_store!(PostgresStore, sqlx::Postgres, "BEGIN", " FOR UPDATE");

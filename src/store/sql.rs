@@ -17,6 +17,7 @@ macro_rules! impl_store {
             AuditRecord, ClientRecord, EventFilter, EventRow, IdentityProviderRecord, Page, ProgramFilter,
             ProgramRow, SigningKeyRecord, StoreError, StoreResult, TargetFilter, TargetPairs, TenantRecord,
         };
+        use crate::store::sealed::SIGNING_KEY_PRIVATE;
         use sqlx::{QueryBuilder, Row};
 
         /// `AND EXISTS (…)` restricting `alias` rows to those with a matching target.
@@ -423,7 +424,7 @@ macro_rules! impl_store {
                 )
                 .bind(&key.kid)
                 .bind(&key.algorithm)
-                .bind(&key.private_key)
+                .bind(self.secrets.seal(&SIGNING_KEY_PRIVATE.aad(&[&key.kid]), &key.private_key))
                 .bind(&key.public_key)
                 .bind(key.created_at_ms)
                 .bind(key.retired_at_ms)
@@ -441,17 +442,20 @@ macro_rules! impl_store {
                 .bind(retired_after_ms)
                 .fetch_all(&self.read)
                 .await?;
-                Ok(rows
-                    .iter()
-                    .map(|row| SigningKeyRecord {
-                        kid: row.get(0),
-                        algorithm: row.get(1),
-                        private_key: row.get(2),
-                        public_key: row.get(3),
-                        created_at_ms: row.get(4),
-                        retired_at_ms: row.get(5),
+                rows.iter()
+                    .map(|row| {
+                        let kid: String = row.get(0);
+                        let sealed: String = row.get(2);
+                        Ok(SigningKeyRecord {
+                            private_key: self.secrets.open(&SIGNING_KEY_PRIVATE.aad(&[&kid]), &sealed)?,
+                            kid,
+                            algorithm: row.get(1),
+                            public_key: row.get(3),
+                            created_at_ms: row.get(4),
+                            retired_at_ms: row.get(5),
+                        })
                     })
-                    .collect())
+                    .collect()
             }
 
             async fn retire_signing_keys(&self, keep_kid: &str, at_ms: i64) -> StoreResult<()> {

@@ -20,10 +20,16 @@ pub struct SqliteStore {
     write: SqlitePool,
     /// Woken after each committed change, so this process's delivery worker starts at once.
     signal: std::sync::Arc<tokio::sync::Notify>,
+    /// Seals and opens the secret columns (`sealed::PROTECTED_COLUMNS`).
+    secrets: super::sealed::SecretCipher,
 }
 
 impl SqliteStore {
-    pub async fn connect(url: &str, settings: &PoolSettings) -> anyhow::Result<Self> {
+    pub async fn connect(
+        url: &str,
+        settings: &PoolSettings,
+        secrets: super::sealed::SecretCipher,
+    ) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| "invalid SQLite database URL")?
             .create_if_missing(true)
@@ -48,11 +54,21 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .with_context(|| format!("cannot open SQLite database {url} for reading"))?;
-        Ok(Self {
+        let store = Self {
             read,
             write,
             signal: Default::default(),
-        })
+            secrets,
+        };
+        if super::sealed::seal_plaintext(&store).await? {
+            // The plaintext lingers in the freed space of the database file and in the WAL:
+            // rebuild the file and empty the WAL, so that a copy of the files holds no trace.
+            sqlx::query("VACUUM").execute(&store.write).await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&store.write)
+                .await?;
+        }
+        Ok(store)
     }
 
     /// The migrations this build carries.
@@ -72,3 +88,4 @@ super::subscriptions::impl_subscription_store!(SqliteStore, sqlx::Sqlite, "");
 super::outbox::impl_outbox_store!(SqliteStore, sqlx::Sqlite, "");
 super::energy::impl_energy_store!(SqliteStore, sqlx::Sqlite, "BEGIN IMMEDIATE", "");
 super::bridge::impl_bridge_store!(SqliteStore, sqlx::Sqlite, "");
+super::sealed::impl_secret_store!(SqliteStore, sqlx::Sqlite, "BEGIN IMMEDIATE", "");

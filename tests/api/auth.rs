@@ -204,7 +204,7 @@ async fn expect_insufficient_scope(response: Response, scope: &str) {
 
 /// Runs the CLI against the app's database with `args` after `client create`.
 async fn client_create(app: &TestApp, args: &[&str]) -> std::process::Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+    vtn_binary()
         .args(["client", "create"])
         .args(args)
         .env("DATABASE_URL", &app.database_url)

@@ -38,7 +38,7 @@ struct ServerProcess {
 impl ServerProcess {
     async fn start(database_url: &str) -> Self {
         let port = free_port();
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+        let child = vtn_binary()
             .arg("serve")
             .env("DATABASE_URL", database_url)
             .env("VTN_BIND", format!("127.0.0.1:{port}"))

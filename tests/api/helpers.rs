@@ -7,7 +7,8 @@
 
 use chrono::{DateTime, FixedOffset};
 use openadr3_vtn::config::{
-    DatabaseArgs, LimitArgs, LogFormat, ServeArgs, VoltusArgs, VoltusPolicyArgs, WebhookArgs,
+    DatabaseArgs, LimitArgs, LogFormat, SecretKeyArgs, ServeArgs, VoltusArgs, VoltusPolicyArgs,
+    WebhookArgs,
 };
 use openadr3_vtn::startup::Application;
 use reqwest::{Method, RequestBuilder, Response};
@@ -18,6 +19,24 @@ pub const ADMIN_ID: &str = "admin";
 pub const ADMIN_SECRET: &str = "test-admin-secret";
 /// Tests sign their own (e.g. expired) tokens with it.
 pub const JWT_SECRET: &str = "test-jwt-secret-that-is-at-least-32-bytes-long";
+/// `VTN_SECRET_KEYS` of every test server and of the binary the tests run (PostgreSQL needs
+/// one; SQLite gets it too, so a server and a CLI on one database always share it).
+pub const TEST_SECRET_KEYS: &str = "test-1:dGhlIHRlc3Qga2V5IHRoYXQgc2VhbHMgc2VjcmV0cyE=";
+
+/// The binary, with the tests' secret keys (add `DATABASE_URL` and the arguments).
+pub fn vtn_binary() -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"));
+    command.env("VTN_SECRET_KEYS", TEST_SECRET_KEYS);
+    command
+}
+
+/// The tests' secret keys as configuration.
+pub fn test_secret_keys() -> SecretKeyArgs {
+    SecretKeyArgs {
+        secret_keys: Some(TEST_SECRET_KEYS.into()),
+        secret_keys_file: None,
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -191,6 +210,7 @@ pub fn serve_args(database_url: &str) -> ServeArgs {
             database_url: database_url.into(),
             db_max_connections: 4,
             db_acquire_timeout_seconds: 5,
+            secrets: test_secret_keys(),
         },
         public_url: None,
         token_ttl_seconds: 1800,
@@ -337,7 +357,7 @@ impl TestApp {
 
     /// Runs `openadr3-vtn client create` against this app's database, as an operator would.
     pub async fn create_client(&self, tenant: &str, scopes: &str) -> CreatedClient {
-        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+        let output = vtn_binary()
             .args(["client", "create", "--tenant", tenant, "--scopes", scopes])
             .env("DATABASE_URL", &self.database_url)
             .output()

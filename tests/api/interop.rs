@@ -67,7 +67,7 @@ async fn bl_client(app: &TestApp) -> (Client, String) {
 /// A VEN client of tenant `default` bound to `ven_name`, made with the CLI, as the crate and as a
 /// bearer token.
 async fn ven_client(app: &TestApp, ven_name: &str) -> (Client, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+    let output = vtn_binary()
         .args(["client", "create", "--tenant", "default", "--role", "ven"])
         .args(["--ven-name", ven_name, "--scopes", VEN_SCOPES])
         .env("DATABASE_URL", &app.database_url)

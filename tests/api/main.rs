@@ -21,6 +21,7 @@ mod limits;
 mod operations;
 mod programs;
 mod reports;
+mod secrets;
 mod smoke;
 mod spec;
 mod storage;

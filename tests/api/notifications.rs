@@ -662,7 +662,7 @@ fn start_delivering_server(app: &TestApp) -> tokio::process::Child {
         .local_addr()
         .unwrap()
         .port();
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+    vtn_binary()
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", &app.database_url)
         .env("VTN_JWT_SECRET", JWT_SECRET)

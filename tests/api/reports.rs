@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 /// A token of a new VEN client of `tenant` bound to `ven_name`, made with the CLI.
 pub async fn ven_token(app: &TestApp, tenant: &str, ven_name: &str, scopes: &str) -> String {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+    let output = vtn_binary()
         .args(["client", "create", "--tenant", tenant, "--role", "ven"])
         .args(["--ven-name", ven_name, "--scopes", scopes])
         .env("DATABASE_URL", &app.database_url)
@@ -684,7 +684,7 @@ async fn deleting_a_tenant_deletes_its_reports_and_subscriptions(backend: Backen
         {"objects": ["EVENT"], "operations": ["POST"], "callbackUrl": crate::receiver::callback_url()}]});
     expect_json(post("/subscriptions", subscription).await, 201).await;
 
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+    let output = vtn_binary()
         .args(["tenant", "delete", "acme"])
         .env("DATABASE_URL", &app.database_url)
         .output()

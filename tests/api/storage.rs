@@ -15,9 +15,9 @@ async fn sqlite_wal_stays_bounded_under_many_writes() {
         max_connections: 2,
         acquire_timeout: Duration::from_secs(5),
     };
-    let store = store::connect(&format!("sqlite://{}", path.display()), &settings)
-        .await
-        .unwrap();
+    let url = format!("sqlite://{}", path.display());
+    let secrets = test_secret_keys().cipher(&url).unwrap();
+    let store = store::connect(&url, &settings, secrets).await.unwrap();
     let tenant = TenantId("t".into());
     store.ensure_tenant(&tenant).await.unwrap();
     let program = ProgramRow {
@@ -79,6 +79,7 @@ async fn imported_events_are_served_like_created_ones(backend: Backend) {
             max_connections: 2,
             acquire_timeout: Duration::from_secs(5),
         },
+        test_secret_keys().cipher(&app.database_url).unwrap(),
     )
     .await
     .unwrap();

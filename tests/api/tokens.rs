@@ -554,7 +554,7 @@ async fn an_unreachable_provider_yields_503_not_a_hang(backend: Backend) {
 async fn a_key_rotated_by_the_cli_is_used_by_every_replica(backend: Backend) {
     let app = spawn_with_keys(backend).await;
     let old_kid = header_of(&app.token).kid.unwrap();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+    let output = vtn_binary()
         .args(["keys", "rotate"])
         .env("DATABASE_URL", &app.database_url)
         .output()
@@ -610,7 +610,7 @@ async fn a_key_rotated_by_the_cli_is_used_by_every_replica(backend: Backend) {
         "old key {old_kid} still verifies"
     );
 
-    let listed = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+    let listed = vtn_binary()
         .args(["keys", "list"])
         .env("DATABASE_URL", &app.database_url)
         .output()

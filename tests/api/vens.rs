@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 /// A token of a new VEN client bound to `ven_name` in `tenant`, made with the CLI as an operator
 /// would: `openadr3-vtn client create --role ven --ven-name NAME`.
 pub async fn ven_token(app: &TestApp, tenant: &str, ven_name: &str, scopes: &str) -> String {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+    let output = vtn_binary()
         .args([
             "client",
             "create",
@@ -809,7 +809,7 @@ async fn deleting_a_tenant_deletes_its_vens(backend: Backend) {
     )
     .await;
     expect_json(response, 201).await;
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+    let output = vtn_binary()
         .args(["tenant", "delete", "acme"])
         .env("DATABASE_URL", &app.database_url)
         .output()

@@ -832,7 +832,7 @@ async fn configuration_is_validated_and_the_api_key_never_shown(backend: Backend
 
     // The CLI applies the server's URL policy (https only, unless VTN_VOLTUS_ALLOW_HTTP).
     let cli = |extra_env: &[(&str, &str)]| {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"));
+        let mut command = vtn_binary();
         command
             .args([
                 "voltus",

@@ -144,7 +144,9 @@ def check_scenario(name, values, docs, notes):
     secrets = {s["metadata"]["name"] for s in by_kind.get("Secret", [])}
     configmaps = {c["metadata"]["name"]: c for c in by_kind.get("ConfigMap", [])}
     external_secrets = {values["database"].get("existingSecret"), values["auth"].get("existingSecret"),
-                        values["metrics"].get("existingSecret")} - {"", None}
+                        values["metrics"].get("existingSecret"),
+                        values["secretKeys"].get("existingSecret")} - {"", None}
+    has_secret_keys = bool(values["secretKeys"].get("existingSecret") or values["secretKeys"].get("keys", "").strip())
     for c in configmaps.values():
         check(all(isinstance(v, str) for v in c.get("data", {}).values()),
               f"{name}: ConfigMap {c['metadata']['name']} holds strings only")
@@ -175,6 +177,11 @@ def check_scenario(name, values, docs, notes):
               f"{name}: VTN_METRICS follows metrics.enabled")
         check(("VTN_METRICS_TOKEN" in env) == bool(values["metrics"].get("existingSecret")),
               f"{name}: VTN_METRICS_TOKEN exactly when metrics.existingSecret is set")
+        check(("VTN_SECRET_KEYS" in env) == has_secret_keys,
+              f"{name}: VTN_SECRET_KEYS exactly when secret keys are configured")
+        if "VTN_SECRET_KEYS" in env:
+            check(env["VTN_SECRET_KEYS"].get("valueFrom", {}).get("secretKeyRef") is not None,
+                  f"{name}: the secret keys come from a Secret")
         if postgres:
             check(env["DATABASE_URL"].get("valueFrom") is not None, f"{name}: the PostgreSQL URL comes from a Secret")
         else:
@@ -201,8 +208,18 @@ def check_scenario(name, values, docs, notes):
     jobs = by_kind.get("Job", [])
     check(len(jobs) == (1 if postgres and values["migration"]["enabled"] else 0),
           f"{name}: a migration Job exactly with PostgreSQL")
+    hook_secrets = {s["metadata"]["name"] for s in by_kind.get("Secret", [])
+                    if "pre-install" in s["metadata"].get("annotations", {}).get("helm.sh/hook", "")}
     for job in jobs:
         check("pre-upgrade" in job["metadata"]["annotations"].get("helm.sh/hook", ""), f"{name}: migration is a hook")
+        job_env = {e["name"]: e for c in job["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])}
+        # The Job opens the database like the server: it needs the same secret keys.
+        check("VTN_SECRET_KEYS" in job_env, f"{name}: the migration Job gets the secret keys")
+        for var in job_env.values():
+            ref = var.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                check(ref["name"] in hook_secrets or ref["name"] in external_secrets,
+                      f"{name}: the Job's {var['name']} refers to a hook Secret or one of the values ({ref['name']})")
     pvcs = by_kind.get("PersistentVolumeClaim", [])
     wants_pvc = not postgres and values["persistence"]["enabled"] and not values["persistence"]["existingClaim"]
     check(bool(pvcs) == wants_pvc, f"{name}: a PVC exactly for SQLite with persistence")
@@ -239,13 +256,16 @@ def main():
         # Values the schema must refuse.
         for bad in ({"database": {"type": "mysql"}}, {"replicaCount": "three"}, {"unknownKey": 1},
                     {"config": {"logFormat": "xml"}}, {"auth": {"jwtSecret": "short"}},
-                    {"metrics": {"serviceMonitor": {"enabled": "yes"}}}):
+                    {"metrics": {"serviceMonitor": {"enabled": "yes"}}},
+                    {"secretKeys": {"keys": "k1:too-short"}}, {"secretKeys": {"keys": "no-key-id"}}):
             values = merge(copy.deepcopy(defaults), copy.deepcopy(bad))
             check(not validator.is_valid(values), f"the schema refuses {bad}")
 
         # Combinations the templates must refuse (they pass the schema, which cannot see them).
         for bad, message in (({"replicaCount": 2}, "exactly one replica"),
                              ({"database": {"type": "postgres"}}, "needs the connection URL"),
+                             ({"database": {"type": "postgres", "url": "postgres://vtn@db/vtn"}},
+                              "needs the secret keys"),
                              ({"autoscaling": {"enabled": True}}, "needs database.type=postgres")):
             path = os.path.join(workdir, "bad.yaml")
             with open(path, "w") as f:

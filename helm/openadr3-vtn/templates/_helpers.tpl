@@ -127,10 +127,33 @@ Name of the PVC holding the SQLite database.
 {{- end }}
 
 {{/*
+"true" when the chart's Secret holds the secret keys (VTN_SECRET_KEYS).
+*/}}
+{{- define "openadr3-vtn.chartHoldsSecretKeys" -}}
+{{- if and (not .Values.secretKeys.existingSecret) (trim .Values.secretKeys.keys) }}true{{- end }}
+{{- end }}
+
+{{/*
+"true" when the secret keys come from a Secret (the chart's or an existing one); "" when the
+server keeps its own key file (SQLite only).
+*/}}
+{{- define "openadr3-vtn.hasSecretKeys" -}}
+{{- if or .Values.secretKeys.existingSecret (include "openadr3-vtn.chartHoldsSecretKeys" .) }}true{{- end }}
+{{- end }}
+
+{{/*
 "true" when the chart renders its Secret at all.
 */}}
 {{- define "openadr3-vtn.createSecret" -}}
-{{- if or (include "openadr3-vtn.chartHoldsJwtSecret" .) (include "openadr3-vtn.chartHoldsBootstrapSecret" .) (include "openadr3-vtn.chartHoldsDatabaseUrl" .) }}true{{- end }}
+{{- if or (include "openadr3-vtn.chartHoldsJwtSecret" .) (include "openadr3-vtn.chartHoldsBootstrapSecret" .) (include "openadr3-vtn.chartHoldsDatabaseUrl" .) (include "openadr3-vtn.chartHoldsSecretKeys" .) }}true{{- end }}
+{{- end }}
+
+{{/*
+"true" when the migration Job needs the hook Secret (the PostgreSQL URL or the secret keys come
+from the values).
+*/}}
+{{- define "openadr3-vtn.createMigrationSecret" -}}
+{{- if and (include "openadr3-vtn.isPostgres" .) .Values.migration.enabled (or (include "openadr3-vtn.chartHoldsDatabaseUrl" .) (include "openadr3-vtn.chartHoldsSecretKeys" .)) }}true{{- end }}
 {{- end }}
 
 {{/*
@@ -158,6 +181,9 @@ the Deployment, so every render runs them.
 {{- end }}
 {{- if and .Values.database.url (not .Values.database.existingSecret) (not (regexMatch "^postgres(ql)?://" .Values.database.url)) }}
 {{- fail "database.url must start with postgres:// or postgresql://" }}
+{{- end }}
+{{- if not (include "openadr3-vtn.hasSecretKeys" .) }}
+{{- fail "database.type=postgres needs the secret keys that seal stored secrets, shared by every replica: set secretKeys.existingSecret (a Secret with key secretKeys.existingSecretKey) or secretKeys.keys (create a key with `openadr3-vtn secrets generate-key`)." }}
 {{- end }}
 {{- end }}
 {{- if and (not .Values.auth.existingSecret) .Values.auth.jwtSecret (lt (len .Values.auth.jwtSecret) 32) }}
@@ -200,9 +226,10 @@ from the ingress controller.
 {{- end }}
 
 {{/*
-Environment variables of the database connection, shared by the server and the migration Job.
-The argument is a dict with "root" (the chart context) and "urlSecret" (name of the Secret with
-the PostgreSQL URL when the chart provides it).
+Environment variables of the database connection and of the secret keys that seal what it
+stores, shared by the server and the migration Job. The argument is a dict with "root" (the
+chart context) and "urlSecret" (name of the Secret with the PostgreSQL URL and the secret keys
+when the chart provides them).
 */}}
 {{- define "openadr3-vtn.databaseEnv" -}}
 {{- $root := .root -}}
@@ -224,6 +251,18 @@ the PostgreSQL URL when the chart provides it).
   value: {{ $root.Values.database.maxConnections | int64 | quote }}
 - name: VTN_DB_ACQUIRE_TIMEOUT_SECONDS
   value: {{ $root.Values.database.acquireTimeoutSeconds | int64 | quote }}
+{{- if include "openadr3-vtn.hasSecretKeys" $root }}
+- name: VTN_SECRET_KEYS
+  valueFrom:
+    secretKeyRef:
+      {{- if $root.Values.secretKeys.existingSecret }}
+      name: {{ $root.Values.secretKeys.existingSecret }}
+      key: {{ $root.Values.secretKeys.existingSecretKey }}
+      {{- else }}
+      name: {{ .urlSecret }}
+      key: secret-keys
+      {{- end }}
+{{- end }}
 {{- end }}
 
 {{/*

@@ -8,6 +8,7 @@ use crate::domain::validate::{Validate, Violations};
 use crate::domain::TenantId;
 use crate::error::ApiError;
 use crate::notify::callback::CallbackPolicy;
+use crate::store::sealed::VOLTUS_WEBHOOK_SECRET;
 use crate::store::{AuditRecord, DynStore, StoreError, VoltusConfigRecord, VoltusStatusRecord};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -145,8 +146,9 @@ pub struct VoltusConfig {
     pub telemetry: bool,
     pub enabled: bool,
     /// The inbound webhook path (under the server's base URL) to register with Voltus
-    /// (`POST /2022-04-15/webhooks`). Only in the answer to a create or replace: it holds the
-    /// webhook secret.
+    /// (`POST /2022-04-15/webhooks`). Only in the answer to a create or replace that sets the
+    /// webhook secret (given, or generated for a new bridge): it holds the secret, of which the
+    /// server keeps only a digest. A replace without `webhookSecret` keeps the path unshown.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "/api/openadr/v1/bridge/voltus/acme/webhook/9GkVsv1w0m4…")]
     pub webhook_path: Option<String>,
@@ -226,6 +228,16 @@ pub fn status(config: &VoltusConfigRecord, s: VoltusStatusRecord) -> VoltusStatu
     }
 }
 
+/// Whether `secret` (the last segment of an inbound webhook's path) is the tenant's webhook
+/// secret.
+pub fn webhook_secret_matches(record: &VoltusConfigRecord, secret: &str) -> bool {
+    VOLTUS_WEBHOOK_SECRET.digest_matches(
+        &[record.tenant.as_str()],
+        secret,
+        &record.webhook_secret_hash,
+    )
+}
+
 /// Where a tenant's inbound webhook is.
 pub fn webhook_path(tenant: &str, secret: &str) -> String {
     format!(
@@ -262,7 +274,6 @@ pub struct TenantBridge {
     pub options: MapOptions,
     pub cancellation: Cancellation,
     pub poll_interval: Duration,
-    pub webhook_secret: String,
     pub telemetry: bool,
     pub enabled: bool,
     pub consecutive_failures: i32,
@@ -285,7 +296,6 @@ impl TenantBridge {
             },
             cancellation: enum_value(&r.cancellation, Cancellation::ZeroWindow),
             poll_interval: Duration::from_millis(r.poll_interval_ms.max(1) as u64),
-            webhook_secret: r.webhook_secret.clone(),
             telemetry: r.telemetry,
             enabled: r.enabled,
             consecutive_failures: r.consecutive_failures,
@@ -293,7 +303,9 @@ impl TenantBridge {
     }
 }
 
-fn view(r: &VoltusConfigRecord, with_webhook: bool) -> VoltusConfig {
+/// The API view; `webhook_secret` is known only when this request set or generated it (the
+/// store keeps a digest of it).
+fn view(r: &VoltusConfigRecord, webhook_secret: Option<&str>) -> VoltusConfig {
     let bridge = TenantBridge::from_record(r);
     VoltusConfig {
         tenant: r.tenant.0.clone(),
@@ -307,7 +319,7 @@ fn view(r: &VoltusConfigRecord, with_webhook: bool) -> VoltusConfig {
         cancellation: bridge.cancellation,
         telemetry: r.telemetry,
         enabled: r.enabled,
-        webhook_path: with_webhook.then(|| webhook_path(r.tenant.as_str(), &r.webhook_secret)),
+        webhook_path: webhook_secret.map(|secret| webhook_path(r.tenant.as_str(), secret)),
         created_at: r.created_at.clone(),
         updated_at: r.updated_at.clone(),
     }
@@ -401,10 +413,18 @@ pub async fn put(
             ))
         }
     };
-    let webhook_secret = match (input.webhook_secret, &existing) {
-        (Some(secret), _) => secret,
-        (None, Some(existing)) => existing.webhook_secret.clone(),
-        (None, None) => random_secret(),
+    // Only a digest of the webhook secret is stored: a kept secret cannot be shown again.
+    let (webhook_secret, webhook_secret_hash) = match (input.webhook_secret, &existing) {
+        (Some(secret), _) => {
+            let hash = VOLTUS_WEBHOOK_SECRET.digest(&[tenant.as_str()], &secret);
+            (Some(secret), hash)
+        }
+        (None, Some(existing)) => (None, existing.webhook_secret_hash.clone()),
+        (None, None) => {
+            let secret = random_secret();
+            let hash = VOLTUS_WEBHOOK_SECRET.digest(&[tenant.as_str()], &secret);
+            (Some(secret), hash)
+        }
     };
     let now = now_text();
     let record = VoltusConfigRecord {
@@ -417,7 +437,7 @@ pub async fn put(
         poll_interval_ms: (poll * 1000.0).round() as i64,
         test_dispatches: enum_text(&input.test_dispatches),
         cancellation: enum_text(&input.cancellation),
-        webhook_secret,
+        webhook_secret_hash,
         telemetry: input.telemetry,
         enabled: input.enabled,
         created_at: existing
@@ -441,7 +461,7 @@ pub async fn put(
         serde_json::json!({"baseUrl": record.base_url, "enabled": record.enabled}),
     )
     .await?;
-    Ok(view(&record, true))
+    Ok(view(&record, webhook_secret.as_deref()))
 }
 
 async fn find(store: &DynStore, tenant: &TenantId) -> Result<VoltusConfigRecord, ApiError> {
@@ -452,7 +472,7 @@ async fn find(store: &DynStore, tenant: &TenantId) -> Result<VoltusConfigRecord,
 
 pub async fn get(store: &DynStore, tenant: &str) -> Result<VoltusConfig, ApiError> {
     let tenant = tenant_id(tenant)?;
-    Ok(view(&find(store, &tenant).await?, false))
+    Ok(view(&find(store, &tenant).await?, None))
 }
 
 /// Removes the bridge; its events stay, and so does the mapping (a new bridge reuses it).
@@ -468,7 +488,7 @@ pub async fn delete(store: &DynStore, actor: &str, tenant: &str) -> Result<Voltu
         serde_json::json!({}),
     )
     .await?;
-    Ok(view(&existing, false))
+    Ok(view(&existing, None))
 }
 
 pub async fn get_status(store: &DynStore, tenant: &TenantId) -> Result<VoltusStatus, ApiError> {

@@ -29,7 +29,7 @@ impl Run {
 }
 
 async fn vtn(app: &TestApp, args: &[&str]) -> Run {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+    let output = vtn_binary()
         .args(args)
         .env("DATABASE_URL", &app.database_url)
         .output()
