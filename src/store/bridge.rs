@@ -222,13 +222,20 @@ pub trait BridgeStore: Send + Sync {
         now_ms: i64,
     ) -> StoreResult<bool>;
     /// Marks the stored version applied, if it is still the one of `fingerprint` fetched at
-    /// `fetched_at_ms`.
+    /// `fetched_at_ms`; `false` when a newer version replaced it meanwhile.
     async fn mark_voltus_dispatch_applied(
         &self,
         tenant: &TenantId,
         dispatch_id: &str,
         fingerprint: &str,
         fetched_at_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Marks the stored version not applied, so the next fetch of it applies it again (its
+    /// events may have been overwritten by an older version's writer that lost the race).
+    async fn reapply_voltus_dispatch(
+        &self,
+        tenant: &TenantId,
+        dispatch_id: &str,
     ) -> StoreResult<()>;
 
     /// Queues an inbound webhook's dispatch for the lease holder (a dispatch already queued
@@ -289,8 +296,9 @@ pub trait BridgeStore: Send + Sync {
         tenant: &TenantId,
         limit: i64,
     ) -> StoreResult<Vec<UnforwardedReport>>;
-    /// Enqueues a report's points and marks the report forwarded, atomically (no points: only
-    /// marked). A point already queued and still pending takes the new value (the later report
+    /// Enqueues a report's points (distinct by site, end and interval, as
+    /// `telemetry::points_of_report` makes them) and marks the report forwarded, atomically (no
+    /// points: only marked). A point already queued and still pending takes the new value (the later report
     /// of the bound VEN wins); a failed one takes it and is pending again; a sent one is kept.
     /// Returns how many points were written.
     async fn enqueue_voltus_telemetry(
@@ -627,8 +635,8 @@ macro_rules! impl_bridge_store {
                     dispatch_id: &str,
                     fingerprint: &str,
                     fetched_at_ms: i64,
-                ) -> StoreResult<()> {
-                    sqlx::query(
+                ) -> StoreResult<bool> {
+                    let done = sqlx::query(
                         "UPDATE voltus_dispatches SET applied = TRUE WHERE tenant_id = $1 AND dispatch_id = $2 \
                          AND fingerprint = $3 AND fetched_at_ms = $4",
                     )
@@ -638,6 +646,15 @@ macro_rules! impl_bridge_store {
                     .bind(fetched_at_ms)
                     .execute(&self.write)
                     .await?;
+                    Ok(done.rows_affected() > 0)
+                }
+
+                async fn reapply_voltus_dispatch(&self, tenant: &TenantId, dispatch_id: &str) -> StoreResult<()> {
+                    sqlx::query("UPDATE voltus_dispatches SET applied = FALSE WHERE tenant_id = $1 AND dispatch_id = $2")
+                        .bind(tenant.as_str())
+                        .bind(dispatch_id)
+                        .execute(&self.write)
+                        .await?;
                     Ok(())
                 }
 

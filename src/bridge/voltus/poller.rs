@@ -9,7 +9,9 @@
 //! only when it is newer than the stored one (higher `modification_number`, or a later fetch
 //! when the numbers do not tell), so a version that lost changes no event, even if a lease ran
 //! out and two replicas raced. It is stored as not yet `applied` and marked applied once its
-//! events are written; a failure in between leaves it to be applied again by the next fetch.
+//! events are written; a failure in between leaves it to be applied again by the next fetch, and
+//! so does a newer version claimed while the events were written (whose events the older writer
+//! may have overwritten).
 
 use super::mapping::{self, Cancellation, Dispatch, TestDispatches};
 use super::settings::TenantBridge;
@@ -146,9 +148,15 @@ pub async fn apply(
             cancel_event(store, bridge, event_id, counters).await?;
         }
     }
-    store
+    let still_ours = store
         .mark_voltus_dispatch_applied(tenant, &dispatch.id, &state.fingerprint, fetched_at_ms)
         .await?;
+    if !still_ours {
+        // A newer version was claimed while these events were written (only when a lease ran
+        // out): its events may now show this older one, so the next fetch applies it again.
+        tracing::warn!(tenant = tenant.as_str(), dispatch = %dispatch.id, "a newer version of a Voltus dispatch was applied meanwhile; applying it again");
+        store.reapply_voltus_dispatch(tenant, &dispatch.id).await?;
+    }
     Ok(())
 }
 
