@@ -150,8 +150,9 @@ fn describe() {
     );
 }
 
-/// Counts every request by route pattern (never the raw path: ids would make a series each)
-/// and status, and observes its latency. Wraps everything else, so it sees the final status.
+/// Counts every request by route pattern (never the raw path: ids would make a series each,
+/// and a secret path segment such as the Voltus webhook's would become a label) and status, and
+/// observes its latency. Wraps everything else, so it sees the final status.
 pub async fn record_http(
     req: ServiceRequest,
     next: Next<impl MessageBody>,

@@ -6,9 +6,7 @@ use super::resource;
 use crate::auth::guard::{Admin, RequiredScope};
 use crate::auth::{Authorized, Principal};
 use crate::bridge::voltus::mapping::valid_voltus_id;
-use crate::bridge::voltus::settings::{
-    self, TenantBridge, VoltusConfig, VoltusConfigInput, VoltusStatus,
-};
+use crate::bridge::voltus::settings::{self, VoltusConfig, VoltusConfigInput, VoltusStatus};
 use crate::domain::admin::parse_tenant_id;
 use crate::domain::{Role, Scope};
 use crate::error::{ApiError, Problem};
@@ -194,9 +192,10 @@ fn skinny(body: &[u8]) -> Result<Option<String>, ApiError> {
 /// Voltus's webhook for a tenant
 ///
 /// Voltus calls this with a "skinny" payload, `{"event":{"name":"dispatch.create"},"resource":"/2022-04-15/dispatches/{id}"}`
-/// (or `dispatch.update`). It is answered 202 at once; the bridge then fetches the dispatch
-/// from the tenant's configured Voltus base URL (never from the payload) and applies it like a
-/// poll would. The empty test payload `{"event":{"name":""},"resource":""}` is answered 200.
+/// (or `dispatch.update`). It is answered 202 once the dispatch id is queued; the server
+/// replica that holds the tenant's poll lease then fetches the dispatch from the tenant's
+/// configured Voltus base URL (never from the payload) and applies it like a poll would, so a
+/// webhook and a poll never undo each other. The empty test payload `{"event":{"name":""},"resource":""}` is answered 200.
 /// The path's tenant and secret authenticate the call: a wrong pair is 404.
 #[utoipa::path(post, path = "/bridge/voltus/{tenantId}/webhook/{secret}", tag = "voltus bridge", operation_id = "voltusWebhook",
     params(
@@ -209,6 +208,7 @@ fn skinny(body: &[u8]) -> Result<Option<String>, ApiError> {
         (status = 202, description = "Accepted; the dispatch is fetched and applied in the background.", body = WebhookAccepted),
         (status = 400, description = "Not a Voltus webhook payload.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No bridge with this tenant and secret.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many webhooks of this tenant are waiting; Voltus retries.", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn webhook(
     state: web::Data<AppState>,
@@ -232,9 +232,7 @@ pub async fn webhook(
     match skinny(&body)? {
         None => Ok(HttpResponse::Ok().json(WebhookAccepted { status: "ping" })),
         Some(dispatch_id) => {
-            state
-                .voltus
-                .on_webhook(TenantBridge::from_record(&record), dispatch_id);
+            state.voltus.on_webhook(&tenant, &dispatch_id).await?;
             Ok(HttpResponse::Accepted().json(WebhookAccepted { status: "accepted" }))
         }
     }

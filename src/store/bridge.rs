@@ -5,6 +5,11 @@
 //! before its event and fixes the event's id, and `events (tenant, id)` refuses a second event
 //! with that id. A restart, a repeated poll, a webhook racing a poll or two replicas therefore
 //! never create two events for one dispatch and site.
+//!
+//! Order rests on the lease: only the replica holding a tenant's lease writes its dispatches
+//! (inbound webhooks are queued in `voltus_webhooks` for it), and `save_voltus_dispatch` is a
+//! conditional write that never lets an older version replace a newer one, should a lease ever
+//! run out mid-pass.
 
 use super::StoreResult;
 use crate::domain::TenantId;
@@ -32,6 +37,9 @@ pub struct VoltusConfigRecord {
     pub updated_at: String,
     /// Failed polls in a row (for the backoff); read-only here.
     pub consecutive_failures: i32,
+    /// When the next poll is due (Unix ms); read-only here. A pass claimed for queued webhooks
+    /// alone does not poll.
+    pub next_poll_ms: i64,
 }
 
 impl std::fmt::Debug for VoltusConfigRecord {
@@ -89,6 +97,10 @@ impl VoltusCounters {
 }
 
 /// The last applied version of a dispatch.
+///
+/// Which of two versions is newer: the higher `modification_number` when both have one and they
+/// differ; otherwise the later `fetched_at_ms` (a tie counts as newer, so a version re-fetched
+/// in the same millisecond can be re-applied). `save_voltus_dispatch` enforces it in SQL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DispatchState {
     pub dispatch_id: String,
@@ -97,6 +109,19 @@ pub struct DispatchState {
     pub authorized: bool,
     pub test: bool,
     pub raw: String,
+    /// When this version was fetched (Unix ms, taken before the request was sent).
+    pub fetched_at_ms: i64,
+    /// Whether the version's events are all written; `false` between claiming the version and
+    /// finishing its events, so a failure in between is re-applied by the next fetch.
+    pub applied: bool,
+}
+
+/// An inbound webhook waiting for the lease holder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedWebhook {
+    pub dispatch_id: String,
+    pub received_at_ms: i64,
+    pub attempts: i32,
 }
 
 /// How a poll ended, for the status.
@@ -114,6 +139,11 @@ pub struct UnforwardedReport {
     pub report_id: String,
     pub site_id: String,
     pub body: String,
+    /// The VEN name of the VEN client that wrote it; `None` for business logic.
+    pub owner: Option<String>,
+    /// The targets of the report's event as stored: the site's target, which says which VEN
+    /// the site is bound to.
+    pub event_targets: crate::domain::audience::TargetPairs,
 }
 
 /// One telemetry point (`value_kw` average over the interval ending at `end_ms`).
@@ -130,6 +160,9 @@ pub struct TelemetryRow {
     pub seq: i64,
     pub point: TelemetryPoint,
     pub attempts: i32,
+    /// The report the value comes from: with `seq`, the version of the row (a later report of
+    /// the bound VEN replaces a pending value, and the report id with it).
+    pub report_id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -150,8 +183,8 @@ pub trait BridgeStore: Send + Sync {
     async fn delete_voltus_config(&self, tenant: &TenantId) -> StoreResult<bool>;
     async fn voltus_status(&self, tenant: &TenantId) -> StoreResult<Option<VoltusStatusRecord>>;
 
-    /// Leases up to `limit` enabled bridges of enabled tenants whose poll is due and that no live
-    /// worker holds.
+    /// Leases up to `limit` enabled bridges of enabled tenants whose poll is due, or that have a
+    /// queued webhook due, and that no live worker holds.
     async fn claim_voltus_bridges(
         &self,
         worker: &str,
@@ -159,13 +192,14 @@ pub trait BridgeStore: Send + Sync {
         lease_ms: i64,
         limit: i64,
     ) -> StoreResult<Vec<VoltusConfigRecord>>;
-    /// Records a pass: the poll's outcome, counters, the next poll; gives the lease back.
+    /// Records a pass: the poll's outcome, counters, the next poll (`None`: unchanged, no poll
+    /// ran); gives the lease back.
     async fn finish_voltus_pass(
         &self,
         worker: &str,
         tenant: &TenantId,
         now_ms: i64,
-        next_poll_ms: i64,
+        next_poll_ms: Option<i64>,
         outcome: &PollOutcome,
         counters: &VoltusCounters,
     ) -> StoreResult<()>;
@@ -182,11 +216,61 @@ pub trait BridgeStore: Send + Sync {
         tenant: &TenantId,
         dispatch_id: &str,
     ) -> StoreResult<Option<DispatchState>>;
+    /// Stores `state` unless the stored version is newer (see [`DispatchState`]); `false` when
+    /// the stored one won and nothing was written.
     async fn save_voltus_dispatch(
         &self,
         tenant: &TenantId,
         state: &DispatchState,
         now_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Marks the stored version applied, if it is still the one of `fingerprint` fetched at
+    /// `fetched_at_ms`; `false` when a newer version replaced it meanwhile.
+    async fn mark_voltus_dispatch_applied(
+        &self,
+        tenant: &TenantId,
+        dispatch_id: &str,
+        fingerprint: &str,
+        fetched_at_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Marks the stored version not applied, so the next fetch of it applies it again (its
+    /// events may have been overwritten by an older version's writer that lost the race).
+    async fn reapply_voltus_dispatch(
+        &self,
+        tenant: &TenantId,
+        dispatch_id: &str,
+    ) -> StoreResult<()>;
+
+    /// Queues an inbound webhook's dispatch for the lease holder (a dispatch already queued
+    /// stays one row, due now). `false` when the tenant already has `cap` other webhooks queued.
+    async fn enqueue_voltus_webhook(
+        &self,
+        tenant: &TenantId,
+        dispatch_id: &str,
+        now_ms: i64,
+        cap: i64,
+    ) -> StoreResult<bool>;
+    /// Queued webhooks of the tenant that are due, oldest first.
+    async fn due_voltus_webhooks(
+        &self,
+        tenant: &TenantId,
+        now_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<QueuedWebhook>>;
+    /// Removes the queued webhook if it was received before `fetched_at_ms` (a fetch started
+    /// then saw what it announced); a later one stays queued.
+    async fn finish_voltus_webhook(
+        &self,
+        tenant: &TenantId,
+        dispatch_id: &str,
+        fetched_at_ms: i64,
+    ) -> StoreResult<()>;
+    /// Counts a failed fetch and makes the webhook due again at `next_attempt_ms`.
+    async fn retry_voltus_webhook(
+        &self,
+        tenant: &TenantId,
+        dispatch_id: &str,
+        next_attempt_ms: i64,
     ) -> StoreResult<()>;
     /// `(site id, event id)` of a dispatch's events.
     async fn voltus_dispatch_events(
@@ -215,8 +299,11 @@ pub trait BridgeStore: Send + Sync {
         tenant: &TenantId,
         limit: i64,
     ) -> StoreResult<Vec<UnforwardedReport>>;
-    /// Enqueues a report's points (a point already queued is kept as it is) and marks the report
-    /// forwarded, atomically. Returns how many points were new.
+    /// Enqueues a report's points (distinct by site, end and interval, as
+    /// `telemetry::points_of_report` makes them) and marks the report forwarded, atomically (no
+    /// points: only marked). A point already queued and still pending takes the new value (the later report
+    /// of the bound VEN wins); a failed one takes it and is pending again; a sent one is kept.
+    /// Returns how many points were written.
     async fn enqueue_voltus_telemetry(
         &self,
         tenant: &TenantId,
@@ -230,10 +317,12 @@ pub trait BridgeStore: Send + Sync {
         now_ms: i64,
         limit: i64,
     ) -> StoreResult<Vec<TelemetryRow>>;
+    /// Records the outcome of sending `rows`: each `(seq, report id)` still pending with that
+    /// value (a row whose value was replaced meanwhile stays pending for the new one).
     async fn finish_voltus_telemetry(
         &self,
         tenant: &TenantId,
-        seqs: &[i64],
+        rows: &[(i64, String)],
         outcome: &TelemetryOutcome,
         now_ms: i64,
     ) -> StoreResult<()>;
@@ -246,15 +335,15 @@ macro_rules! impl_bridge_store {
             use super::*;
             use crate::domain::TenantId;
             use crate::store::{
-                DispatchState, PollOutcome, StoreError, StoreResult, TelemetryOutcome, TelemetryPoint, TelemetryRow,
-                UnforwardedReport, VoltusConfigRecord, VoltusCounters, VoltusStatusRecord,
+                DispatchState, PollOutcome, QueuedWebhook, StoreError, StoreResult, TelemetryOutcome, TelemetryPoint,
+                TelemetryRow, UnforwardedReport, VoltusConfigRecord, VoltusCounters, VoltusStatusRecord,
             };
             use crate::store::sealed::VOLTUS_API_KEY;
             use sqlx::{QueryBuilder, Row};
 
             const CONFIG_COLUMNS: &str = "tenant_id, base_url, api_key, program_name, site_target, target_type, \
                  poll_interval_ms, test_dispatches, cancellation, webhook_secret, telemetry, enabled, created_at, \
-                 updated_at, consecutive_failures";
+                 updated_at, consecutive_failures, next_poll_ms";
 
             /// A configuration row, its API key opened.
             fn config(
@@ -279,6 +368,7 @@ macro_rules! impl_bridge_store {
                     created_at: row.get(12),
                     updated_at: row.get(13),
                     consecutive_failures: row.get(14),
+                    next_poll_ms: row.get(15),
                 })
             }
 
@@ -403,10 +493,13 @@ macro_rules! impl_bridge_store {
                 ) -> StoreResult<Vec<VoltusConfigRecord>> {
                     let sql = format!(
                         "UPDATE voltus_bridges SET lease_owner = $1, lease_until_ms = $2 WHERE tenant_id IN (\
-                         SELECT b.tenant_id FROM voltus_bridges b WHERE b.enabled = TRUE AND b.next_poll_ms <= $3 \
+                         SELECT b.tenant_id FROM voltus_bridges b WHERE b.enabled = TRUE AND (b.next_poll_ms <= $3 \
+                         OR EXISTS (SELECT 1 FROM voltus_webhooks w WHERE w.tenant_id = b.tenant_id AND w.next_attempt_ms <= $8)) \
                          AND (b.lease_until_ms IS NULL OR b.lease_until_ms < $4) \
                          AND EXISTS (SELECT 1 FROM tenants t WHERE t.id = b.tenant_id AND t.enabled) ORDER BY b.next_poll_ms LIMIT $5{}) \
-                         AND enabled = TRUE AND next_poll_ms <= $6 AND (lease_until_ms IS NULL OR lease_until_ms < $7) \
+                         AND enabled = TRUE AND (next_poll_ms <= $6 OR EXISTS (SELECT 1 FROM voltus_webhooks w \
+                         WHERE w.tenant_id = voltus_bridges.tenant_id AND w.next_attempt_ms <= $9)) \
+                         AND (lease_until_ms IS NULL OR lease_until_ms < $7) \
                          RETURNING {CONFIG_COLUMNS}",
                         $lock
                     );
@@ -416,6 +509,8 @@ macro_rules! impl_bridge_store {
                         .bind(now_ms)
                         .bind(now_ms)
                         .bind(limit)
+                        .bind(now_ms)
+                        .bind(now_ms)
                         .bind(now_ms)
                         .bind(now_ms)
                         .fetch_all(&self.write)
@@ -437,7 +532,7 @@ macro_rules! impl_bridge_store {
                     worker: &str,
                     tenant: &TenantId,
                     now_ms: i64,
-                    next_poll_ms: i64,
+                    next_poll_ms: Option<i64>,
                     outcome: &PollOutcome,
                     counters: &VoltusCounters,
                 ) -> StoreResult<()> {
@@ -472,8 +567,8 @@ macro_rules! impl_bridge_store {
                         }
                     }
                     sqlx::query(
-                        "UPDATE voltus_bridges SET next_poll_ms = $1, lease_owner = NULL, lease_until_ms = NULL \
-                         WHERE tenant_id = $2 AND lease_owner = $3",
+                        "UPDATE voltus_bridges SET next_poll_ms = COALESCE($1, next_poll_ms), lease_owner = NULL, \
+                         lease_until_ms = NULL WHERE tenant_id = $2 AND lease_owner = $3",
                     )
                     .bind(next_poll_ms)
                     .bind(tenant.as_str())
@@ -501,8 +596,8 @@ macro_rules! impl_bridge_store {
 
                 async fn get_voltus_dispatch(&self, tenant: &TenantId, dispatch_id: &str) -> StoreResult<Option<DispatchState>> {
                     let rows = sqlx::query(
-                        "SELECT dispatch_id, modification_number, fingerprint, authorized, test, raw FROM voltus_dispatches \
-                         WHERE tenant_id = $1 AND dispatch_id = $2",
+                        "SELECT dispatch_id, modification_number, fingerprint, authorized, test, raw, fetched_at_ms, applied \
+                         FROM voltus_dispatches WHERE tenant_id = $1 AND dispatch_id = $2",
                     )
                     .bind(tenant.as_str())
                     .bind(dispatch_id)
@@ -515,16 +610,27 @@ macro_rules! impl_bridge_store {
                         authorized: row.get(3),
                         test: row.get(4),
                         raw: row.get(5),
+                        fetched_at_ms: row.get(6),
+                        applied: row.get(7),
                     }))
                 }
 
-                async fn save_voltus_dispatch(&self, tenant: &TenantId, s: &DispatchState, now_ms: i64) -> StoreResult<()> {
-                    sqlx::query(
+                async fn save_voltus_dispatch(&self, tenant: &TenantId, s: &DispatchState, now_ms: i64) -> StoreResult<bool> {
+                    // The rule of `DispatchState`, in one statement: the stored row is replaced only
+                    // by a newer version, whatever raced this write.
+                    let done = sqlx::query(
                         "INSERT INTO voltus_dispatches (tenant_id, dispatch_id, modification_number, fingerprint, authorized, \
-                         test, raw, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, dispatch_id) \
+                         test, raw, updated_at_ms, fetched_at_ms, applied) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                         ON CONFLICT (tenant_id, dispatch_id) \
                          DO UPDATE SET modification_number = excluded.modification_number, fingerprint = excluded.fingerprint, \
                          authorized = excluded.authorized, test = excluded.test, raw = excluded.raw, \
-                         updated_at_ms = excluded.updated_at_ms",
+                         updated_at_ms = excluded.updated_at_ms, fetched_at_ms = excluded.fetched_at_ms, \
+                         applied = excluded.applied \
+                         WHERE CASE WHEN voltus_dispatches.modification_number IS NOT NULL \
+                         AND excluded.modification_number IS NOT NULL \
+                         AND voltus_dispatches.modification_number <> excluded.modification_number \
+                         THEN excluded.modification_number > voltus_dispatches.modification_number \
+                         ELSE excluded.fetched_at_ms >= voltus_dispatches.fetched_at_ms END",
                     )
                     .bind(tenant.as_str())
                     .bind(&s.dispatch_id)
@@ -534,9 +640,108 @@ macro_rules! impl_bridge_store {
                     .bind(s.test)
                     .bind(&s.raw)
                     .bind(now_ms)
+                    .bind(s.fetched_at_ms)
+                    .bind(s.applied)
                     .execute(&self.write)
                     .await
                     .map_err(StoreError::classify)?;
+                    Ok(done.rows_affected() > 0)
+                }
+
+                async fn mark_voltus_dispatch_applied(
+                    &self,
+                    tenant: &TenantId,
+                    dispatch_id: &str,
+                    fingerprint: &str,
+                    fetched_at_ms: i64,
+                ) -> StoreResult<bool> {
+                    let done = sqlx::query(
+                        "UPDATE voltus_dispatches SET applied = TRUE WHERE tenant_id = $1 AND dispatch_id = $2 \
+                         AND fingerprint = $3 AND fetched_at_ms = $4",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(dispatch_id)
+                    .bind(fingerprint)
+                    .bind(fetched_at_ms)
+                    .execute(&self.write)
+                    .await?;
+                    Ok(done.rows_affected() > 0)
+                }
+
+                async fn reapply_voltus_dispatch(&self, tenant: &TenantId, dispatch_id: &str) -> StoreResult<()> {
+                    sqlx::query("UPDATE voltus_dispatches SET applied = FALSE WHERE tenant_id = $1 AND dispatch_id = $2")
+                        .bind(tenant.as_str())
+                        .bind(dispatch_id)
+                        .execute(&self.write)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn enqueue_voltus_webhook(
+                    &self,
+                    tenant: &TenantId,
+                    dispatch_id: &str,
+                    now_ms: i64,
+                    cap: i64,
+                ) -> StoreResult<bool> {
+                    // INSERT … SELECT … WHERE: the WHERE both applies the cap and keeps SQLite
+                    // from reading ON CONFLICT as part of the SELECT.
+                    let done = sqlx::query(
+                        "INSERT INTO voltus_webhooks (tenant_id, dispatch_id, received_at_ms, attempts, next_attempt_ms) \
+                         SELECT CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS BIGINT), 0, CAST($4 AS BIGINT) \
+                         WHERE (SELECT COUNT(*) FROM voltus_webhooks WHERE tenant_id = $5 AND dispatch_id <> $6) < $7 \
+                         ON CONFLICT (tenant_id, dispatch_id) DO UPDATE SET received_at_ms = excluded.received_at_ms, \
+                         attempts = 0, next_attempt_ms = excluded.next_attempt_ms",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(dispatch_id)
+                    .bind(now_ms)
+                    .bind(now_ms)
+                    .bind(tenant.as_str())
+                    .bind(dispatch_id)
+                    .bind(cap)
+                    .execute(&self.write)
+                    .await
+                    .map_err(StoreError::classify)?;
+                    Ok(done.rows_affected() > 0)
+                }
+
+                async fn due_voltus_webhooks(&self, tenant: &TenantId, now_ms: i64, limit: i64) -> StoreResult<Vec<QueuedWebhook>> {
+                    let rows = sqlx::query(
+                        "SELECT dispatch_id, received_at_ms, attempts FROM voltus_webhooks \
+                         WHERE tenant_id = $1 AND next_attempt_ms <= $2 ORDER BY received_at_ms, dispatch_id LIMIT $3",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(now_ms)
+                    .bind(limit)
+                    .fetch_all(&self.write)
+                    .await?;
+                    Ok(rows
+                        .iter()
+                        .map(|row| QueuedWebhook { dispatch_id: row.get(0), received_at_ms: row.get(1), attempts: row.get(2) })
+                        .collect())
+                }
+
+                async fn finish_voltus_webhook(&self, tenant: &TenantId, dispatch_id: &str, fetched_at_ms: i64) -> StoreResult<()> {
+                    sqlx::query("DELETE FROM voltus_webhooks WHERE tenant_id = $1 AND dispatch_id = $2 AND received_at_ms <= $3")
+                        .bind(tenant.as_str())
+                        .bind(dispatch_id)
+                        .bind(fetched_at_ms)
+                        .execute(&self.write)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn retry_voltus_webhook(&self, tenant: &TenantId, dispatch_id: &str, next_attempt_ms: i64) -> StoreResult<()> {
+                    sqlx::query(
+                        "UPDATE voltus_webhooks SET attempts = attempts + 1, next_attempt_ms = $1 \
+                         WHERE tenant_id = $2 AND dispatch_id = $3",
+                    )
+                    .bind(next_attempt_ms)
+                    .bind(tenant.as_str())
+                    .bind(dispatch_id)
+                    .execute(&self.write)
+                    .await?;
                     Ok(())
                 }
 
@@ -592,7 +797,7 @@ macro_rules! impl_bridge_store {
 
                 async fn unforwarded_voltus_reports(&self, tenant: &TenantId, limit: i64) -> StoreResult<Vec<UnforwardedReport>> {
                     let rows = sqlx::query(
-                        "SELECT r.id, m.site_id, r.body FROM reports r JOIN voltus_dispatch_events m \
+                        "SELECT r.id, m.site_id, r.body, r.owner, r.event_id FROM reports r JOIN voltus_dispatch_events m \
                          ON m.tenant_id = r.tenant_id AND m.event_id = r.event_id WHERE r.tenant_id = $1 \
                          AND NOT EXISTS (SELECT 1 FROM voltus_forwarded_reports f WHERE f.tenant_id = r.tenant_id \
                          AND f.report_id = r.id) ORDER BY r.seq LIMIT $2",
@@ -601,10 +806,34 @@ macro_rules! impl_bridge_store {
                     .bind(limit)
                     .fetch_all(&self.read)
                     .await?;
-                    Ok(rows
-                        .iter()
-                        .map(|row| UnforwardedReport { report_id: row.get(0), site_id: row.get(1), body: row.get(2) })
-                        .collect())
+                    let mut targets: std::collections::HashMap<String, crate::domain::audience::TargetPairs> =
+                        std::collections::HashMap::new();
+                    let mut reports = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        let event_id: String = row.get(4);
+                        if !targets.contains_key(&event_id) {
+                            let pairs = sqlx::query(
+                                "SELECT t.target_type, t.target_value FROM event_targets t JOIN events e ON e.seq = t.owner_seq \
+                                 WHERE e.tenant_id = $1 AND e.id = $2",
+                            )
+                            .bind(tenant.as_str())
+                            .bind(&event_id)
+                            .fetch_all(&self.read)
+                            .await?
+                            .iter()
+                            .map(|t| (t.get(0), t.get(1)))
+                            .collect();
+                            targets.insert(event_id.clone(), pairs);
+                        }
+                        reports.push(UnforwardedReport {
+                            report_id: row.get(0),
+                            site_id: row.get(1),
+                            body: row.get(2),
+                            owner: row.get(3),
+                            event_targets: targets[&event_id].clone(),
+                        });
+                    }
+                    Ok(reports)
                 }
 
                 async fn enqueue_voltus_telemetry(
@@ -632,7 +861,17 @@ macro_rules! impl_bridge_store {
                                 .push_bind(now_ms)
                                 .push_bind(now_ms);
                         });
-                        qb.push(" ON CONFLICT (tenant_id, site_id, end_ms, interval_seconds) DO NOTHING");
+                        // A pending value is replaced (the later report wins); a failed one too, and
+                        // gets a new chance; a sent one is kept. The CASEs read the old row.
+                        qb.push(
+                            " ON CONFLICT (tenant_id, site_id, end_ms, interval_seconds) DO UPDATE SET \
+                             value_kw = excluded.value_kw, report_id = excluded.report_id, \
+                             attempts = CASE WHEN voltus_telemetry.state = 'failed' THEN 0 ELSE voltus_telemetry.attempts END, \
+                             next_attempt_ms = CASE WHEN voltus_telemetry.state = 'failed' THEN excluded.next_attempt_ms \
+                             ELSE voltus_telemetry.next_attempt_ms END, \
+                             last_error = CASE WHEN voltus_telemetry.state = 'failed' THEN NULL ELSE voltus_telemetry.last_error END, \
+                             state = 'pending' WHERE voltus_telemetry.state <> 'sent'",
+                        );
                         added += qb.build().execute(&mut *tx).await?.rows_affected();
                     }
                     sqlx::query(
@@ -649,7 +888,7 @@ macro_rules! impl_bridge_store {
 
                 async fn due_voltus_telemetry(&self, tenant: &TenantId, now_ms: i64, limit: i64) -> StoreResult<Vec<TelemetryRow>> {
                     let rows = sqlx::query(
-                        "SELECT seq, site_id, end_ms, interval_seconds, value_kw, attempts FROM voltus_telemetry \
+                        "SELECT seq, site_id, end_ms, interval_seconds, value_kw, attempts, report_id FROM voltus_telemetry \
                          WHERE tenant_id = $1 AND state = 'pending' AND next_attempt_ms <= $2 ORDER BY seq LIMIT $3",
                     )
                     .bind(tenant.as_str())
@@ -668,6 +907,7 @@ macro_rules! impl_bridge_store {
                                 value_kw: row.get(4),
                             },
                             attempts: row.get(5),
+                            report_id: row.get(6),
                         })
                         .collect())
                 }
@@ -675,32 +915,33 @@ macro_rules! impl_bridge_store {
                 async fn finish_voltus_telemetry(
                     &self,
                     tenant: &TenantId,
-                    seqs: &[i64],
+                    rows: &[(i64, String)],
                     outcome: &TelemetryOutcome,
                     now_ms: i64,
                 ) -> StoreResult<()> {
-                    if seqs.is_empty() {
-                        return Ok(());
-                    }
-                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("UPDATE voltus_telemetry SET attempts = attempts + 1, ");
-                    match outcome {
-                        TelemetryOutcome::Sent => {
-                            qb.push("state = 'sent', last_error = NULL, sent_at_ms = ").push_bind(now_ms);
+                    for chunk in rows.chunks(500) {
+                        let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("UPDATE voltus_telemetry SET attempts = attempts + 1, ");
+                        match outcome {
+                            TelemetryOutcome::Sent => {
+                                qb.push("state = 'sent', last_error = NULL, sent_at_ms = ").push_bind(now_ms);
+                            }
+                            TelemetryOutcome::Retry { next_attempt_ms, error } => {
+                                qb.push("next_attempt_ms = ").push_bind(*next_attempt_ms).push(", last_error = ").push_bind(error.as_str());
+                            }
+                            TelemetryOutcome::Failed { error } => {
+                                qb.push("state = 'failed', last_error = ").push_bind(error.as_str());
+                            }
                         }
-                        TelemetryOutcome::Retry { next_attempt_ms, error } => {
-                            qb.push("next_attempt_ms = ").push_bind(*next_attempt_ms).push(", last_error = ").push_bind(error.as_str());
+                        qb.push(" WHERE tenant_id = ").push_bind(tenant.as_str()).push(" AND state = 'pending' AND (");
+                        for (i, (seq, report_id)) in chunk.iter().enumerate() {
+                            if i > 0 {
+                                qb.push(" OR ");
+                            }
+                            qb.push("(seq = ").push_bind(*seq).push(" AND report_id = ").push_bind(report_id.as_str()).push(")");
                         }
-                        TelemetryOutcome::Failed { error } => {
-                            qb.push("state = 'failed', last_error = ").push_bind(error.as_str());
-                        }
+                        qb.push(")");
+                        qb.build().execute(&self.write).await?;
                     }
-                    qb.push(" WHERE tenant_id = ").push_bind(tenant.as_str()).push(" AND state = 'pending' AND seq IN (");
-                    let mut list = qb.separated(", ");
-                    for seq in seqs {
-                        list.push_bind(*seq);
-                    }
-                    qb.push(")");
-                    qb.build().execute(&self.write).await?;
                     Ok(())
                 }
             }

@@ -7,6 +7,8 @@ use crate::helpers::*;
 use crate::receiver::{Received, Receiver};
 use crate::vens::{call_as, create_resource, create_ven, ven_token};
 use openadr3_vtn::bridge::voltus::simulator::{Fault, Simulator};
+use openadr3_vtn::domain::TenantId;
+use openadr3_vtn::store::{self, DispatchState, PoolSettings, ReportRow};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::future::Future;
@@ -946,6 +948,452 @@ async fn the_sandbox_scenarios_play_out(backend: Backend) {
     );
 }
 
+/// A USAGE report (kWh per five minutes from 2030-06-01T14:00Z) on `event`, by `client`.
+fn usage_report(event: &Value, client: &str, kwh: &[f64]) -> Value {
+    let intervals: Vec<Value> = kwh
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let start = chrono::DateTime::parse_from_rfc3339("2030-06-01T14:00:00Z").unwrap()
+                + chrono::TimeDelta::minutes(5 * i as i64);
+            json!({"id": i, "intervalPeriod": {"start": start.to_rfc3339(), "duration": "PT5M"},
+                   "payloads": [{"type": "USAGE", "values": [v]}]})
+        })
+        .collect();
+    json!({"programID": event["programID"], "eventID": event["id"], "clientName": client,
+           "payloadDescriptors": [{"objectType": "REPORT_PAYLOAD_DESCRIPTOR", "payloadType": "USAGE", "units": "KWH"}],
+           "resources": [{"resourceName": "site101", "intervals": intervals}]})
+}
+
+fn values(points: &[Value]) -> Vec<f64> {
+    points
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .collect()
+}
+
+/// The store of the app's database, opened beside it.
+async fn open_store(app: &TestApp) -> openadr3_vtn::store::DynStore {
+    let settings = PoolSettings {
+        max_connections: 2,
+        acquire_timeout: Duration::from_secs(5),
+    };
+    store::connect(&app.database_url, &settings).await.unwrap()
+}
+
+/// Issue 16: a report counts for a site only when the VEN bound to the site wrote it (or
+/// business logic). A VEN that once held the site and reported first does not win over the
+/// rightful VEN, and the bound VEN's later report replaces a value not yet sent.
+async fn only_the_ven_bound_to_the_site_feeds_its_telemetry(backend: Backend) {
+    let b = Bridge::new(backend).await;
+    let ven_a = id_of(&create_ven(&b.app, json!({"venName": "ven-a"})).await);
+    let ven_b = id_of(&create_ven(&b.app, json!({"venName": "ven-b"})).await);
+    // Business logic gives site101 to ven-b first.
+    let held = create_resource(&b.app, &ven_b, json!({"resourceName": "site101"})).await;
+    let token_a = ven_token(&b.app, "default", "ven-a", "read_all,write_reports").await;
+    let token_b = ven_token(&b.app, "default", "ven-b", "read_all,write_reports").await;
+    // One poll now, the next in an hour, unless configured again: reports wait unforwarded.
+    b.sim
+        .add_dispatch(json!({"id": "t2", "sites": [site("xv1w4", "site101", json!(5))]}));
+    b.configure(json!({"pollIntervalSeconds": 3600})).await;
+    let event = b.event_named("voltus:CAISO:1:t2:xv1w4").await;
+    let post = |token: &str, body: Value| {
+        let (app, token) = (&b.app, token.to_owned());
+        async move { call_as(app, &token, Method::POST, "/reports", Some(body)).await }
+    };
+    // ven-b reports first, while it holds the site ...
+    expect_json(
+        post(&token_b, usage_report(&event, "ven-b", &[9.0, 9.0])).await,
+        201,
+    )
+    .await;
+    // ... then business logic moves the site to ven-a, which reports, and corrects its first
+    // interval before anything was sent.
+    let path = format!("/vens/{ven_b}/resources/{}", id_of(&held));
+    assert_eq!(b.app.delete(&path).await.status(), 200);
+    create_resource(&b.app, &ven_a, json!({"resourceName": "site101"})).await;
+    for kwh in [[0.5, 0.25], [1.0, 0.25]] {
+        expect_json(
+            post(&token_a, usage_report(&event, "ven-a", &kwh)).await,
+            201,
+        )
+        .await;
+    }
+    b.configure(json!({"pollIntervalSeconds": 3600})).await;
+    let points = eventually("ven-a's telemetry", || async {
+        let points = b.sim.telemetry();
+        (points.len() >= 2).then_some(points)
+    })
+    .await;
+    assert_eq!(
+        values(&points),
+        [12.0, 3.0],
+        "ven-a's latest values, none of ven-b's: {points:?}"
+    );
+    let status = b
+        .status_where("two points sent", |s| s["telemetrySent"] == 2)
+        .await;
+    assert_eq!(status["telemetryPending"], 0, "{status}");
+    assert_eq!(status["telemetryFailed"], 0, "{status}");
+
+    // A report after the points were sent changes nothing at Voltus (sent points are kept).
+    let uploads = b.sim.requests("POST /2022-04-15/telemetry");
+    expect_json(
+        post(&token_a, usage_report(&event, "ven-a", &[2.0, 2.0])).await,
+        201,
+    )
+    .await;
+    let polls = b.status().await["polls"].as_i64().unwrap();
+    b.configure(json!({"pollIntervalSeconds": 3600})).await;
+    b.status_where("another pass", |s| s["polls"].as_i64().unwrap() > polls)
+        .await;
+    assert_eq!(b.sim.requests("POST /2022-04-15/telemetry"), uploads);
+    assert_eq!(values(&b.sim.telemetry()), [12.0, 3.0]);
+}
+
+/// Issue 16: a USAGE or DEMAND value beyond 10^15 (which the kW conversion could turn into
+/// infinity) is refused when the report is written, naming the value; other types keep theirs.
+async fn report_readings_that_could_overflow_are_refused_when_written(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let program = app.create_program("p", json!(null)).await;
+    let event = app
+        .create_event(event_at(
+            &id_of(&program),
+            "2030-06-01T14:00:00Z",
+            Some("PT1H"),
+            1,
+        ))
+        .await;
+    let mut report = usage_report(&event, "bl", &[1e303]);
+    let detail = expect_problem(app.post("/reports", report.clone()).await, 400).await;
+    assert!(
+        detail.contains("resources[0].intervals[0].payloads[0].values[0]"),
+        "{detail}"
+    );
+    report["resources"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"resourceName": "r2", "intervals": [
+            {"id": 0, "payloads": [{"type": "PRICE", "values": [1e303]}, {"type": "DEMAND", "values": [1, -2e15]}]}]}));
+    report["resources"][0]["intervals"][0]["payloads"][0]["values"] = json!([1e15]);
+    let detail = expect_problem(app.post("/reports", report.clone()).await, 400).await;
+    assert!(
+        detail.contains("resources[1].intervals[0].payloads[1].values[1]"),
+        "{detail}"
+    );
+    assert!(!detail.contains("resources[0]"), "{detail}");
+    report["resources"][1]["intervals"][0]["payloads"][1]["values"] = json!([1, -1e15]);
+    let created = expect_json(app.post("/reports", report.clone()).await, 201).await;
+    // An update is held to the same rule.
+    report["resources"][0]["intervals"][0]["payloads"][0]["values"] = json!([f64::MAX]);
+    let path = format!("/reports/{}", id_of(&created));
+    let detail = expect_problem(app.put(&path, report).await, 400).await;
+    assert!(
+        detail.contains("resources[0].intervals[0].payloads[0].values[0]"),
+        "{detail}"
+    );
+}
+
+/// Issue 16: points are sent per site, and an upload Voltus refuses is split until only the
+/// refused point fails: the site's other points and the other site's are sent. A report stored
+/// before values were bounded (infinite in kW) is dropped and fails nothing either.
+async fn one_refused_point_fails_alone_and_the_other_points_and_sites_are_sent(backend: Backend) {
+    let b = Bridge::new(backend).await;
+    b.sim.add_dispatch(
+        json!({"id": "t3", "sites": [site("xv1w4", "site101", json!(5)),
+                                                   site("yd4g", "site102", json!(6))]}),
+    );
+    b.configure(json!({"pollIntervalSeconds": 3600})).await;
+    let first = b.event_named("voltus:CAISO:1:t3:xv1w4").await;
+    let second = b.event_named("voltus:CAISO:1:t3:yd4g").await;
+    // Voltus refuses any upload holding a 13 kW point.
+    b.sim.refuse_telemetry(json!({"value": 13.0}));
+    expect_json(
+        b.app
+            .post(
+                "/reports",
+                usage_report(&first, "bl", &[0.5, 0.25, 1.0, 2.0]),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let mut demand = usage_report(&second, "bl", &[7.0, 13.0, 8.0]);
+    demand["payloadDescriptors"] = json!([{"objectType": "REPORT_PAYLOAD_DESCRIPTOR", "payloadType": "DEMAND", "units": "KW"}]);
+    for interval in demand["resources"][0]["intervals"].as_array_mut().unwrap() {
+        interval["payloads"][0]["type"] = json!("DEMAND");
+    }
+    expect_json(b.app.post("/reports", demand).await, 201).await;
+    // Stored before reports were validated: 10^305 MWh in 30 s is no finite number of kW.
+    let poisoned = json!({"id": "poisoned", "programID": first["programID"], "eventID": first["id"],
+        "clientName": "bl", "payloadDescriptors": [{"objectType": "REPORT_PAYLOAD_DESCRIPTOR", "payloadType": "USAGE", "units": "MWH"}],
+        "resources": [{"resourceName": "site101", "intervals": [
+            {"id": 0, "intervalPeriod": {"start": "2030-06-01T15:00:00Z", "duration": "PT30S"},
+             "payloads": [{"type": "USAGE", "values": [1e305]}]}]}]});
+    let store = open_store(&b.app).await;
+    let row = ReportRow {
+        id: "poisoned".into(),
+        program_id: first["programID"].as_str().unwrap().into(),
+        event_id: id_of(&first),
+        client_name: "bl".into(),
+        owner: None,
+        body: poisoned.to_string(),
+    };
+    // A second SQLite pool beside the app's may find the database busy: try again.
+    within("the old report stored", Duration::from_secs(10), || async {
+        store
+            .insert_report(&TenantId("default".into()), &row)
+            .await
+            .ok()
+    })
+    .await;
+
+    b.configure(json!({"pollIntervalSeconds": 3600})).await;
+    let status = b
+        .status_where("the points sent and the refused one failed", |s| {
+            s["telemetryPending"] == 0 && s["telemetryFailed"].as_i64() > Some(0)
+        })
+        .await;
+    assert_eq!(status["telemetrySent"], 6, "{status}");
+    assert_eq!(status["telemetryFailed"], 1, "{status}");
+    let mut sent: Vec<(String, f64)> = b
+        .sim
+        .telemetry()
+        .iter()
+        .map(|p| {
+            (
+                p["site_id"].as_str().unwrap().to_owned(),
+                p["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    sent.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let expected: Vec<(String, f64)> = [
+        ("xv1w4", 3.0),
+        ("xv1w4", 6.0),
+        ("xv1w4", 12.0),
+        ("xv1w4", 24.0),
+        ("yd4g", 7.0),
+        ("yd4g", 8.0),
+    ]
+    .iter()
+    .map(|(s, v)| (s.to_string(), *v))
+    .collect();
+    assert_eq!(sent, expected);
+    for upload in b.sim.uploads() {
+        assert!(
+            upload.iter().all(|p| p["site_id"] == upload[0]["site_id"]),
+            "one site per upload: {upload:?}"
+        );
+    }
+}
+
+/// Issue 16: a webhook on one replica and a slow poll on another cannot undo each other. The
+/// dispatch has no modification_number, so only the order of fetches tells its versions
+/// apart: the poll asked first, was answered last, and must not win.
+async fn a_webhook_and_a_slow_poll_on_two_replicas_end_at_the_newest_version(backend: Backend) {
+    let b = Bridge::new(backend).await;
+    // This replica takes webhooks and polls nothing; the first one polls.
+    let other = b
+        .app
+        .replica(|args| args.voltus.voltus_bridge = false)
+        .await;
+    b.sim
+        .add_dispatch(json!({"id": "v1", "modification_number": null,
+        "start_time": "2030-06-01T14:00:00Z", "end_time": "2030-06-01T15:00:00Z",
+        "sites": [site("xv1w4", "site101", json!(5))]}));
+    let config = b.configure(json!({"pollIntervalSeconds": 3600})).await;
+    let name = "voltus:CAISO:1:v1:xv1w4";
+    assert_eq!(
+        b.event_named(name).await["intervalPeriod"]["duration"],
+        "PT1H"
+    );
+    let url = format!("{}{}", other.root, config["webhookPath"].as_str().unwrap());
+    let registered = b
+        .sim_post(
+            "/2022-04-15/webhooks",
+            json!({"url": url, "events": [{"name": "dispatch.update"}]}),
+        )
+        .await;
+    assert_eq!(registered.status(), 200);
+
+    // The next poll is answered 1.5 s late, with what Voltus had when it asked.
+    b.sim
+        .inject(Fault::Delay { ms: 1500 }, 1, Some("/2022-04-15/dispatches"));
+    let polled = b.sim.requests(POLLS);
+    b.configure(json!({"pollIntervalSeconds": 3600})).await;
+    b.polled(polled + 1).await;
+    // Meanwhile the dispatch gets its new end, and Voltus tells the other replica.
+    b.sim.update_dispatch(
+        "v1",
+        json!({"end_time": "2030-06-01T16:00:00Z", "modification_number": null}),
+    );
+    eventually("the webhook's version", || async {
+        (b.event_named(name).await["intervalPeriod"]["duration"] == "PT2H").then_some(())
+    })
+    .await;
+    b.status_where("the slow poll ended", |s| {
+        s["polls"].as_i64() >= Some(2) && s["webhooksReceived"].as_i64() >= Some(1)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let event = b.event_named(name).await;
+    assert_eq!(
+        event["intervalPeriod"]["duration"], "PT2H",
+        "the older answer of the slow poll undid the newer version: {event}"
+    );
+    drop(other);
+}
+
+/// Issue 16: the store never lets an older dispatch version replace a newer one: a lower
+/// modification_number loses whatever its fetch time; without numbers, the earlier fetch loses.
+async fn the_store_refuses_an_older_dispatch_version(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = open_store(&app).await;
+    let tenant = TenantId("default".into());
+    let version = |number: Option<i64>, fetched_at_ms: i64, fingerprint: &str| DispatchState {
+        dispatch_id: "d".into(),
+        modification_number: number,
+        fingerprint: fingerprint.into(),
+        authorized: true,
+        test: false,
+        raw: "{}".into(),
+        fetched_at_ms,
+        applied: false,
+    };
+    let stored = || async {
+        store
+            .get_voltus_dispatch(&tenant, "d")
+            .await
+            .unwrap()
+            .unwrap()
+            .fingerprint
+    };
+    for (number, fetched, fingerprint, wins) in [
+        (Some(5), 100, "5", true),
+        (Some(4), 200, "4 fetched later", false),
+        (Some(5), 150, "5 fetched again", true),
+        (None, 120, "no number, fetched earlier", false),
+        (None, 300, "no number, fetched later", true),
+        (Some(6), 250, "6 fetched before the unnumbered one", false),
+        (Some(6), 400, "6", true),
+        (Some(7), 10, "7 with an old clock", true),
+        (Some(6), 900, "6 again", false),
+    ] {
+        let saved = store
+            .save_voltus_dispatch(&tenant, &version(number, fetched, fingerprint), 1)
+            .await
+            .unwrap();
+        assert_eq!(saved, wins, "{fingerprint}");
+        if wins {
+            assert_eq!(stored().await, fingerprint);
+        }
+    }
+    assert_eq!(stored().await, "7 with an old clock");
+    // Marked applied only while it is still the stored version.
+    let applied = || async {
+        store
+            .get_voltus_dispatch(&tenant, "d")
+            .await
+            .unwrap()
+            .unwrap()
+            .applied
+    };
+    assert!(!store
+        .mark_voltus_dispatch_applied(&tenant, "d", "6", 400)
+        .await
+        .unwrap());
+    assert!(!applied().await);
+    assert!(store
+        .mark_voltus_dispatch_applied(&tenant, "d", "7 with an old clock", 10)
+        .await
+        .unwrap());
+    assert!(applied().await);
+    // A writer that lost the race hands the version back for another application.
+    store.reapply_voltus_dispatch(&tenant, "d").await.unwrap();
+    assert!(!applied().await);
+}
+
+/// Issue 16: the webhook secret in the inbound path never reaches the logs (the request span's
+/// `http.target` shows it redacted) nor `/metrics` (route patterns only). The real binary, JSON
+/// logs at debug level, beside the test's app on one database.
+async fn the_webhook_secret_never_appears_in_logs_or_metrics(backend: Backend) {
+    let b = Bridge::new(backend).await;
+    let secret = "webhook-secret-to-look-for-0123";
+    let config = b
+        .configure(json!({"webhookSecret": secret, "pollIntervalSeconds": 3600}))
+        .await;
+    let path = config["webhookPath"].as_str().unwrap().to_owned();
+    assert!(path.ends_with(secret));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+        .arg("serve")
+        .env("DATABASE_URL", &b.app.database_url)
+        .env("VTN_BIND", format!("127.0.0.1:{port}"))
+        .env("VTN_JWT_SECRET", JWT_SECRET)
+        .env("VTN_BOOTSTRAP_CLIENT_SECRET", ADMIN_SECRET)
+        .env("VTN_LOG", "debug")
+        .env("VTN_LOG_FORMAT", "json")
+        .env("VTN_VOLTUS_BRIDGE", "false")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let root = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    within("the server to start", Duration::from_secs(30), || async {
+        let health = http.get(format!("{root}/health")).send().await;
+        health.ok().filter(|r| r.status().is_success())
+    })
+    .await;
+    let post = |path: String, body: Value| {
+        let http = http.clone();
+        let url = format!("{root}{path}");
+        async move { http.post(url).json(&body).send().await.unwrap().status() }
+    };
+    let skinny =
+        json!({"event": {"name": "dispatch.update"}, "resource": "/2022-04-15/dispatches/x1"});
+    assert_eq!(
+        post(path.clone(), json!({"event": {"name": ""}, "resource": ""})).await,
+        200
+    );
+    assert_eq!(post(path.clone(), skinny.clone()).await, 202);
+    assert_eq!(post(path.clone(), json!({"event": "nope"})).await, 400);
+    assert_eq!(post(format!("{path}/"), skinny).await, 404);
+    let metrics = http
+        .get(format!("{root}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("/bridge/voltus/{tenantId}/webhook/{secret}"),
+        "the webhook calls were counted: {metrics}"
+    );
+    assert!(!metrics.contains(secret), "/metrics holds the secret");
+
+    let mut server = server;
+    server.start_kill().unwrap();
+    let output = server.wait_with_output().await.unwrap();
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        logs.contains("/webhook/<redacted>"),
+        "the webhook requests were logged, redacted: {logs}"
+    );
+    assert!(!logs.contains(secret), "the logs hold the webhook secret");
+}
+
 backend_tests!(
     a_dispatch_becomes_an_event_per_site_that_the_sites_ven_lists_and_hears_of,
     end_time_added_and_start_moved_update_the_same_event,
@@ -957,4 +1405,10 @@ backend_tests!(
     usage_reports_of_bridged_events_go_to_voltus_once_retried_until_accepted,
     configuration_is_validated_and_the_api_key_never_shown,
     the_sandbox_scenarios_play_out,
+    only_the_ven_bound_to_the_site_feeds_its_telemetry,
+    report_readings_that_could_overflow_are_refused_when_written,
+    one_refused_point_fails_alone_and_the_other_points_and_sites_are_sent,
+    a_webhook_and_a_slow_poll_on_two_replicas_end_at_the_newest_version,
+    the_store_refuses_an_older_dispatch_version,
+    the_webhook_secret_never_appears_in_logs_or_metrics,
 );

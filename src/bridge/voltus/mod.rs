@@ -8,11 +8,14 @@
 //! - [`settings`]: per-tenant configuration (admin API and CLI) and health;
 //! - [`simulator`]: a Voltus API simulator for demos and tests.
 //!
-//! [`Bridge::run`] is the background task: each tick it leases the tenants whose poll is due
-//! (one replica per tenant at a time), polls `GET /dispatches`, applies the answer, forwards
+//! [`Bridge::run`] is the background task: each tick it leases the tenants whose poll is due or
+//! that have queued webhooks (one replica per tenant at a time), polls `GET /dispatches`,
+//! applies the answer, fetches and applies the dispatches that inbound webhooks named, forwards
 //! telemetry, and schedules the next poll: the poll interval after a success, an exponential
-//! backoff (at least Voltus's `Retry-After`) after a failure. Inbound webhooks fetch the one
-//! dispatch they name and apply it the same way.
+//! backoff (at least Voltus's `Retry-After`) after a failure. An inbound webhook is only queued
+//! in the database; the lease holder applies it, so polls and webhooks on different replicas
+//! never write a tenant's dispatches at the same time, and a stored version is only ever
+//! replaced by a newer one (see [`poller`]).
 
 pub mod client;
 pub mod mapping;
@@ -22,15 +25,19 @@ pub mod simulator;
 pub mod telemetry;
 
 use crate::config::VoltusArgs;
+use crate::domain::audience::VenAudience;
 use crate::domain::TenantId;
+use crate::error::ApiError;
 use crate::notify::callback::CallbackPolicy;
-use crate::store::{DynStore, PollOutcome, TelemetryOutcome, VoltusCounters};
+use crate::store::{
+    DynStore, PollOutcome, TelemetryOutcome, TelemetryRow, VoltusConfigRecord, VoltusCounters,
+};
 use client::{VoltusClient, VoltusError};
 use rand::Rng;
 use settings::{Limits, TenantBridge};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -39,8 +46,18 @@ fn now_ms() -> i64 {
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
-/// Telemetry points per request.
+/// Telemetry points read per pass, and the most sent in one request.
 const TELEMETRY_BATCH: i64 = 500;
+
+/// Inbound webhooks a tenant may have queued at once (one per dispatch id); more are answered
+/// 503, which Voltus retries.
+const MAX_QUEUED_WEBHOOKS: i64 = 1000;
+
+/// Queued webhooks fetched per pass.
+const WEBHOOKS_PER_PASS: i64 = 16;
+
+/// Fetches of a queued webhook's dispatch before it is left to the next poll.
+const WEBHOOK_TRIES: i32 = 5;
 
 /// Settings of the bridge, from `config::VoltusArgs`.
 #[derive(Debug, Clone)]
@@ -57,8 +74,6 @@ pub struct Bridge {
     settings: BridgeSettings,
     /// Random per process: leases name their holder.
     id: String,
-    /// One pass or webhook at a time per tenant in this process.
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Delay before the next poll after `failures` failures in a row: the poll interval doubled per
@@ -76,6 +91,36 @@ pub fn backoff(
         Some(asked) => delay.max(asked.min(MAX_RETRY_AFTER)),
         None => delay,
     }
+}
+
+/// The end of a pass's lease, as the pass sees it: a request to Voltus is started only when it
+/// ends (answered or timed out) before the lease does, with a tenth of the lease to spare for
+/// the writes that follow. The lease is longer than the timeout (checked at start), so the
+/// pass's first request always may go. What is left over waits for the next pass.
+struct Deadline {
+    started: Instant,
+    lease: Duration,
+    timeout: Duration,
+}
+
+impl Deadline {
+    fn allows_request(&self) -> bool {
+        self.started.elapsed() + self.timeout + self.lease / 10 <= self.lease
+    }
+}
+
+/// Whether a 4xx refusal of a telemetry upload may be about its points, so that splitting the
+/// upload finds the good ones: not 401/403 (the key), 404 (the base URL) or 429 (slow down),
+/// which say nothing about the points and are retried later instead.
+fn refuses_points(status: u16) -> bool {
+    (400..500).contains(&status) && !matches!(status, 401 | 403 | 404 | 429)
+}
+
+/// Whether the rest of a pass's telemetry may be sent after one site's.
+enum Flow {
+    Continue,
+    /// Voltus is unavailable or the lease is running out: the rest waits for the next pass.
+    Stop,
 }
 
 impl Bridge {
@@ -109,7 +154,6 @@ impl Bridge {
                 max_backoff: Duration::from_secs_f64(args.voltus_max_backoff_seconds.max(0.1)),
             },
             id: uuid::Uuid::new_v4().to_string(),
-            locks: Mutex::default(),
         }))
     }
 
@@ -118,30 +162,22 @@ impl Bridge {
         &self.limits
     }
 
-    fn lock(&self, tenant: &TenantId) -> Arc<tokio::sync::Mutex<()>> {
-        self.locks
-            .lock()
-            .expect("the lock map is never poisoned")
-            .entry(tenant.0.clone())
-            .or_default()
-            .clone()
-    }
-
     /// Runs until `stop` fires, then gives its leases back.
     pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, "Voltus bridge started");
         loop {
             let lease_ms = self.settings.lease.as_millis() as i64;
+            let claimed_at = Instant::now();
+            let now = now_ms();
             match self
                 .store
-                .claim_voltus_bridges(&self.id, now_ms(), lease_ms, 16)
+                .claim_voltus_bridges(&self.id, now, lease_ms, 16)
                 .await
             {
                 Ok(claimed) => {
-                    let passes = claimed.iter().map(|record| {
-                        let bridge = TenantBridge::from_record(record);
+                    let passes = claimed.into_iter().map(|record| {
                         let this = self.clone();
-                        async move { this.pass(bridge).await }
+                        async move { this.pass(record, now, claimed_at).await }
                     });
                     futures_util::future::join_all(passes).await;
                 }
@@ -161,44 +197,59 @@ impl Bridge {
         tracing::info!(worker = %self.id, "Voltus bridge stopped");
     }
 
-    /// One leased pass over a tenant: poll, apply, forward telemetry, schedule the next poll.
-    async fn pass(&self, bridge: TenantBridge) {
-        let lock = self.lock(&bridge.tenant);
-        let _guard = lock.lock().await;
+    /// One leased pass over a tenant, claimed at `claimed_ms`: poll and apply when the poll is
+    /// due, apply the queued webhooks, forward telemetry after a successful poll, and schedule
+    /// the next poll. Everything that writes the tenant's dispatches runs here, under the lease.
+    async fn pass(&self, record: VoltusConfigRecord, claimed_ms: i64, claimed_at: Instant) {
+        let bridge = TenantBridge::from_record(&record);
+        let deadline = Deadline {
+            started: claimed_at,
+            lease: self.settings.lease,
+            timeout: self.client.policy().timeout,
+        };
         let tenant = bridge.tenant.as_str();
-        let mut counters = VoltusCounters {
-            polls: 1,
-            ..Default::default()
-        };
-        let started = std::time::Instant::now();
-        let (outcome, retry_after) = match self.client.list_dispatches(&bridge.account).await {
-            Ok(raws) => match poller::apply_all(&self.store, &bridge, raws, &mut counters).await {
-                Ok(()) => (PollOutcome::Success, None),
-                Err(error) => (
-                    PollOutcome::Failure(format!("storing dispatches failed: {error}")),
-                    None,
-                ),
-            },
-            Err(error) => {
-                tracing::warn!(tenant, %error, "polling Voltus failed");
-                (PollOutcome::Failure(error.to_string()), error.retry_after())
+        let mut counters = VoltusCounters::default();
+        let mut outcome = PollOutcome::None;
+        let mut retry_after = None;
+        if record.next_poll_ms <= claimed_ms {
+            counters.polls = 1;
+            let started = Instant::now();
+            let fetched_at = now_ms();
+            (outcome, retry_after) = match self.client.list_dispatches(&bridge.account).await {
+                Ok(raws) => {
+                    match poller::apply_all(&self.store, &bridge, raws, fetched_at, &mut counters)
+                        .await
+                    {
+                        Ok(()) => (PollOutcome::Success, None),
+                        Err(error) => (
+                            PollOutcome::Failure(format!("storing dispatches failed: {error}")),
+                            None,
+                        ),
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(tenant, %error, "polling Voltus failed");
+                    (PollOutcome::Failure(error.to_string()), error.retry_after())
+                }
+            };
+            if matches!(outcome, PollOutcome::Failure(_)) {
+                counters.poll_failures += 1;
             }
-        };
-        if matches!(outcome, PollOutcome::Failure(_)) {
-            counters.poll_failures += 1;
+            record_poll_metrics(&outcome, started.elapsed());
         }
-        record_poll_metrics(&outcome, started.elapsed());
+        self.apply_webhooks(&bridge, &deadline, &mut counters).await;
         if bridge.telemetry && matches!(outcome, PollOutcome::Success) {
-            self.forward_telemetry(&bridge).await;
+            self.forward_telemetry(&bridge, &deadline).await;
         }
         let delay = match &outcome {
-            PollOutcome::Failure(_) => backoff(
+            PollOutcome::None => None,
+            PollOutcome::Failure(_) => Some(backoff(
                 bridge.poll_interval,
                 bridge.consecutive_failures.max(0) as u32,
                 self.settings.max_backoff,
                 retry_after,
-            ),
-            _ => bridge.poll_interval,
+            )),
+            PollOutcome::Success => Some(bridge.poll_interval),
         };
         let now = now_ms();
         if let Err(error) = self
@@ -207,7 +258,7 @@ impl Bridge {
                 &self.id,
                 &bridge.tenant,
                 now,
-                now + delay.as_millis() as i64,
+                delay.map(|d| now + d.as_millis() as i64),
                 &outcome,
                 &counters,
             )
@@ -217,13 +268,148 @@ impl Bridge {
         }
     }
 
+    /// Fetches and applies the dispatches that inbound webhooks queued for the tenant: one
+    /// try each per pass, retried with a backoff on 429, 5xx and no answer, a few times.
+    async fn apply_webhooks(
+        &self,
+        bridge: &TenantBridge,
+        deadline: &Deadline,
+        counters: &mut VoltusCounters,
+    ) {
+        let tenant = bridge.tenant.as_str();
+        let queued = match self
+            .store
+            .due_voltus_webhooks(&bridge.tenant, now_ms(), WEBHOOKS_PER_PASS)
+            .await
+        {
+            Ok(queued) => queued,
+            Err(error) => {
+                tracing::warn!(tenant, %error, "reading queued Voltus webhooks failed");
+                return;
+            }
+        };
+        for webhook in queued {
+            if !deadline.allows_request() {
+                break;
+            }
+            let dispatch = webhook.dispatch_id.as_str();
+            // Before the request: whatever the answer says is at least this recent.
+            let fetched_at = now_ms();
+            let mut slow_down = false;
+            let done = match self.client.get_dispatch(&bridge.account, dispatch).await {
+                Ok(Some(raw)) => {
+                    match poller::apply_all(&self.store, bridge, vec![raw], fetched_at, counters)
+                        .await
+                    {
+                        Ok(()) => true,
+                        Err(error) => {
+                            tracing::warn!(tenant, dispatch, %error, "applying a webhook's dispatch failed; retrying");
+                            false
+                        }
+                    }
+                }
+                Ok(None) => {
+                    tracing::warn!(
+                        tenant,
+                        dispatch,
+                        "Voltus does not know the webhook's dispatch"
+                    );
+                    true
+                }
+                Err(
+                    error @ (VoltusError::RateLimited { .. }
+                    | VoltusError::Server { .. }
+                    | VoltusError::Unreachable(_)),
+                ) => {
+                    tracing::warn!(tenant, dispatch, %error, "fetching a webhook's dispatch failed; retrying");
+                    slow_down = matches!(error, VoltusError::RateLimited { .. });
+                    false
+                }
+                Err(error) => {
+                    tracing::warn!(tenant, dispatch, %error, "fetching a webhook's dispatch failed; the next poll catches up");
+                    true
+                }
+            };
+            let result = if done || webhook.attempts + 1 >= WEBHOOK_TRIES {
+                if !done {
+                    tracing::warn!(
+                        tenant,
+                        dispatch,
+                        "giving up on a webhook's dispatch; the next poll catches up"
+                    );
+                }
+                self.store
+                    .finish_voltus_webhook(&bridge.tenant, dispatch, fetched_at)
+                    .await
+            } else {
+                let wait = backoff(
+                    Duration::from_millis(500),
+                    webhook.attempts.max(0) as u32,
+                    Duration::from_secs(30),
+                    None,
+                );
+                self.store
+                    .retry_voltus_webhook(
+                        &bridge.tenant,
+                        dispatch,
+                        now_ms() + wait.as_millis() as i64,
+                    )
+                    .await
+            };
+            if let Err(error) = result {
+                tracing::warn!(tenant, dispatch, %error, "recording a queued webhook failed");
+            }
+            if slow_down {
+                break;
+            }
+        }
+    }
+
     /// Turns new reports of bridged events into queued telemetry, then sends what is due.
-    async fn forward_telemetry(&self, bridge: &TenantBridge) {
+    ///
+    /// A report counts for its event's site only when business logic wrote it, or the VEN the
+    /// event's (site) targets address wrote it: the rule of [`VenAudience`], so the VEN bound to
+    /// the site. Another VEN's report is marked forwarded and never sent. Points are sent per
+    /// site; an upload Voltus refuses for its content is split in halves until the refused
+    /// points are alone, so they fail and the others are sent.
+    async fn forward_telemetry(&self, bridge: &TenantBridge, deadline: &Deadline) {
         let tenant = &bridge.tenant;
         match self.store.unforwarded_voltus_reports(tenant, 100).await {
             Ok(reports) => {
+                let mut audiences: HashMap<String, Option<VenAudience>> = HashMap::new();
                 for report in reports {
-                    let points = telemetry::points_of_report(&report.body, &report.site_id);
+                    let counts = match &report.owner {
+                        None => true,
+                        Some(ven) => {
+                            if !audiences.contains_key(ven) {
+                                match self.store.ven_audience(tenant, ven).await {
+                                    Ok(audience) => {
+                                        audiences.insert(ven.clone(), audience);
+                                    }
+                                    Err(error) => {
+                                        tracing::warn!(tenant = tenant.as_str(), %error, "reading a reporting VEN failed");
+                                        break;
+                                    }
+                                }
+                            }
+                            audiences[ven]
+                                .as_ref()
+                                .is_some_and(|a| a.is_addressed_by(&report.event_targets))
+                        }
+                    };
+                    let points = if counts {
+                        tracing::info_span!("report", report = %report.report_id)
+                            .in_scope(|| telemetry::points_of_report(&report.body, &report.site_id))
+                    } else {
+                        tracing::info!(
+                            tenant = tenant.as_str(),
+                            report = %report.report_id,
+                            ven = report.owner.as_deref().unwrap_or_default(),
+                            site = %report.site_id,
+                            "report not forwarded to Voltus: its VEN is not the one bound to the site"
+                        );
+                        Vec::new()
+                    };
                     if let Err(error) = self
                         .store
                         .enqueue_voltus_telemetry(tenant, &report.report_id, &points, now_ms())
@@ -242,120 +428,153 @@ impl Bridge {
             .due_voltus_telemetry(tenant, now_ms(), TELEMETRY_BATCH)
             .await
         {
-            Ok(due) if !due.is_empty() => due,
-            Ok(_) => return,
+            Ok(due) => due,
             Err(error) => {
                 tracing::warn!(tenant = tenant.as_str(), %error, "reading queued telemetry failed");
                 return;
             }
         };
-        let points: Vec<_> = due.iter().map(|row| telemetry::wire(&row.point)).collect();
-        let seqs: Vec<i64> = due.iter().map(|row| row.seq).collect();
-        let attempts = due.iter().map(|row| row.attempts).max().unwrap_or(0);
-        let outcome = match self.client.post_telemetry(&bridge.account, &points).await {
-            Ok(()) => {
-                tracing::info!(
-                    tenant = tenant.as_str(),
-                    points = points.len(),
-                    "telemetry sent to Voltus"
-                );
-                TelemetryOutcome::Sent
+        // Never sent: a value no valid report yields (queued before reports were validated).
+        let (due, broken): (Vec<_>, Vec<_>) = due
+            .into_iter()
+            .partition(|row| telemetry::sendable(row.point.value_kw));
+        for row in &broken {
+            tracing::warn!(tenant = tenant.as_str(), site = %row.point.site_id, seq = row.seq, "queued telemetry point is out of range; not sent");
+        }
+        self.finish(
+            tenant,
+            &broken,
+            TelemetryOutcome::Failed {
+                error: "the value is out of range".into(),
+            },
+        )
+        .await;
+        // One upload per site (oldest first), so one site's refused points cost no other site.
+        let mut sites: Vec<(String, Vec<TelemetryRow>)> = Vec::new();
+        for row in due {
+            match sites
+                .iter_mut()
+                .find(|(site, _)| *site == row.point.site_id)
+            {
+                Some((_, rows)) => rows.push(row),
+                None => sites.push((row.point.site_id.clone(), vec![row])),
             }
-            Err(VoltusError::Refused { status, message }) if status != 401 && status != 403 => {
-                tracing::warn!(tenant = tenant.as_str(), status, %message, "Voltus refused telemetry; not retried");
-                TelemetryOutcome::Failed {
-                    error: format!("HTTP {status}: {message}"),
+        }
+        for (_, rows) in &sites {
+            if let Flow::Stop = self.send_site(bridge, rows, deadline).await {
+                break;
+            }
+        }
+    }
+
+    /// Sends one site's due points, splitting uploads Voltus refuses for their content.
+    async fn send_site(
+        &self,
+        bridge: &TenantBridge,
+        rows: &[TelemetryRow],
+        deadline: &Deadline,
+    ) -> Flow {
+        let tenant = bridge.tenant.as_str();
+        let mut pending: Vec<&[TelemetryRow]> = vec![rows];
+        while let Some(chunk) = pending.pop() {
+            if !deadline.allows_request() {
+                return Flow::Stop;
+            }
+            let points: Vec<_> = chunk
+                .iter()
+                .map(|row| telemetry::wire(&row.point))
+                .collect();
+            let outcome = match self.client.post_telemetry(&bridge.account, &points).await {
+                Ok(()) => {
+                    tracing::info!(tenant, site = %chunk[0].point.site_id, points = points.len(), "telemetry sent to Voltus");
+                    TelemetryOutcome::Sent
                 }
-            }
-            Err(error) => {
-                let delay = backoff(
-                    bridge.poll_interval,
-                    attempts.max(0) as u32,
-                    self.settings.max_backoff,
-                    error.retry_after(),
-                );
-                tracing::warn!(tenant = tenant.as_str(), %error, "sending telemetry failed; will retry");
-                TelemetryOutcome::Retry {
-                    next_attempt_ms: now_ms() + delay.as_millis() as i64,
-                    error: error.to_string(),
+                Err(VoltusError::Refused { status, message }) if refuses_points(status) => {
+                    if chunk.len() > 1 {
+                        tracing::info!(tenant, site = %chunk[0].point.site_id, points = chunk.len(), status, %message,
+                            "Voltus refused telemetry; sending it in halves to find the refused points");
+                        let (first, second) = chunk.split_at(chunk.len() / 2);
+                        pending.push(second);
+                        pending.push(first);
+                        continue;
+                    }
+                    tracing::warn!(tenant, point = %points[0], status, %message, "Voltus refused a telemetry point; not retried");
+                    TelemetryOutcome::Failed {
+                        error: format!("HTTP {status}: {message}"),
+                    }
                 }
-            }
-        };
+                Err(error) => {
+                    let attempts = chunk.iter().map(|row| row.attempts).max().unwrap_or(0);
+                    let delay = backoff(
+                        bridge.poll_interval,
+                        attempts.max(0) as u32,
+                        self.settings.max_backoff,
+                        error.retry_after(),
+                    );
+                    tracing::warn!(tenant, %error, "sending telemetry failed; will retry");
+                    let retry = TelemetryOutcome::Retry {
+                        next_attempt_ms: now_ms() + delay.as_millis() as i64,
+                        error: error.to_string(),
+                    };
+                    self.finish(&bridge.tenant, chunk, retry).await;
+                    return Flow::Stop;
+                }
+            };
+            self.finish(&bridge.tenant, chunk, outcome).await;
+        }
+        Flow::Continue
+    }
+
+    /// Records how sending `rows` ended.
+    async fn finish(&self, tenant: &TenantId, rows: &[TelemetryRow], outcome: TelemetryOutcome) {
+        if rows.is_empty() {
+            return;
+        }
+        let keys: Vec<(i64, String)> = rows
+            .iter()
+            .map(|row| (row.seq, row.report_id.clone()))
+            .collect();
         if let Err(error) = self
             .store
-            .finish_voltus_telemetry(tenant, &seqs, &outcome, now_ms())
+            .finish_voltus_telemetry(tenant, &keys, &outcome, now_ms())
             .await
         {
             tracing::warn!(tenant = tenant.as_str(), %error, "recording telemetry failed");
         }
     }
 
-    /// An inbound webhook named dispatch `id`: fetch it from the configured base URL (a few
-    /// tries on 429 and 5xx) and apply it. Runs in the background; the webhook was answered.
-    pub fn on_webhook(self: &Arc<Self>, bridge: TenantBridge, dispatch_id: String) {
-        let this = self.clone();
-        tokio::spawn(async move {
-            let lock = this.lock(&bridge.tenant);
-            let tenant = bridge.tenant.as_str();
-            let mut counters = VoltusCounters {
-                webhooks_received: 1,
-                ..Default::default()
-            };
-            let mut fetched = None;
-            for attempt in 0..4u32 {
-                match this
-                    .client
-                    .get_dispatch(&bridge.account, &dispatch_id)
-                    .await
-                {
-                    Ok(found) => {
-                        fetched = Some(found);
-                        break;
-                    }
-                    Err(
-                        error @ (VoltusError::RateLimited { .. }
-                        | VoltusError::Server { .. }
-                        | VoltusError::Unreachable(_)),
-                    ) => {
-                        tracing::warn!(tenant, dispatch = %dispatch_id, %error, "fetching a webhook's dispatch failed; retrying");
-                        let wait = backoff(
-                            Duration::from_millis(500),
-                            attempt,
-                            Duration::from_secs(10),
-                            error.retry_after(),
-                        );
-                        tokio::time::sleep(wait.min(Duration::from_secs(30))).await;
-                    }
-                    Err(error) => {
-                        tracing::warn!(tenant, dispatch = %dispatch_id, %error, "fetching a webhook's dispatch failed");
-                        break;
-                    }
-                }
-            }
-            match fetched {
-                Some(Some(raw)) => {
-                    let _guard = lock.lock().await;
-                    if let Err(error) =
-                        poller::apply_all(&this.store, &bridge, vec![raw], &mut counters).await
-                    {
-                        tracing::warn!(tenant, dispatch = %dispatch_id, %error, "applying a webhook's dispatch failed");
-                    }
-                }
-                Some(None) => {
-                    tracing::warn!(tenant, dispatch = %dispatch_id, "Voltus does not know the webhook's dispatch")
-                }
-                None => {
-                    tracing::warn!(tenant, dispatch = %dispatch_id, "the webhook's dispatch could not be fetched; the next poll catches up")
-                }
-            }
-            if let Err(error) = this
-                .store
-                .add_voltus_counters(&bridge.tenant, &counters)
-                .await
-            {
-                tracing::warn!(tenant, %error, "recording Voltus counters failed");
-            }
-        });
+    /// An inbound webhook named dispatch `id`: queue it for the replica that holds the tenant's
+    /// lease (perhaps this one), which fetches it from the configured base URL and applies it
+    /// like a poll would, within a tick. Applying it here instead could race that replica's
+    /// poll and undo a newer version. `ServiceUnavailable` when too many are queued already.
+    pub async fn on_webhook(&self, tenant: &TenantId, dispatch_id: &str) -> Result<(), ApiError> {
+        let queued = self
+            .store
+            .enqueue_voltus_webhook(tenant, dispatch_id, now_ms(), MAX_QUEUED_WEBHOOKS)
+            .await?;
+        if !queued {
+            tracing::warn!(
+                tenant = tenant.as_str(),
+                dispatch = dispatch_id,
+                "too many Voltus webhooks queued; refusing one"
+            );
+            return Err(ApiError::ServiceUnavailable(
+                "too many Voltus webhooks are waiting for this tenant; try again later".into(),
+            ));
+        }
+        tracing::info!(
+            tenant = tenant.as_str(),
+            dispatch = dispatch_id,
+            "Voltus webhook queued"
+        );
+        let counters = VoltusCounters {
+            webhooks_received: 1,
+            ..Default::default()
+        };
+        if let Err(error) = self.store.add_voltus_counters(tenant, &counters).await {
+            tracing::warn!(tenant = tenant.as_str(), %error, "recording Voltus counters failed");
+        }
+        Ok(())
     }
 }
 

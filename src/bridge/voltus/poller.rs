@@ -3,6 +3,15 @@
 //!
 //! Every event is written through the event service, so it is validated, tenant-scoped and
 //! notified (the write records its outbox change) exactly like one a business-logic client writes.
+//!
+//! Only the replica holding the tenant's lease applies dispatches (polls and queued webhooks
+//! alike). A version is claimed before its events are written: `save_voltus_dispatch` stores it
+//! only when it is newer than the stored one (higher `modification_number`, or a later fetch
+//! when the numbers do not tell), so a version that lost changes no event, even if a lease ran
+//! out and two replicas raced. It is stored as not yet `applied` and marked applied once its
+//! events are written; a failure in between leaves it to be applied again by the next fetch, and
+//! so does a newer version claimed while the events were written (whose events the older writer
+//! may have overwritten).
 
 use super::mapping::{self, Cancellation, Dispatch, TestDispatches};
 use super::settings::TenantBridge;
@@ -17,13 +26,15 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Applies a list of dispatches (a poll's answer, or one fetched for a webhook). Malformed ones are
-/// logged with their id and skipped; one listed twice is applied once, in its newest version.
-/// Fails only when storage fails.
+/// Applies a list of dispatches (a poll's answer, or one fetched for a webhook), fetched at
+/// `fetched_at_ms` (taken before the request was sent). Malformed ones are logged with their id
+/// and skipped; one listed twice is applied once, in its newest version. Fails only when storage
+/// fails.
 pub async fn apply_all(
     store: &DynStore,
     bridge: &TenantBridge,
     raws: Vec<Value>,
+    fetched_at_ms: i64,
     counters: &mut VoltusCounters,
 ) -> Result<(), ApiError> {
     let mut dispatches: Vec<(Dispatch, Value)> = Vec::new();
@@ -48,7 +59,7 @@ pub async fn apply_all(
     }
     let mut first_error = None;
     for (dispatch, raw) in dispatches {
-        if let Err(error) = apply(store, bridge, &dispatch, &raw, counters).await {
+        if let Err(error) = apply(store, bridge, &dispatch, &raw, fetched_at_ms, counters).await {
             tracing::warn!(tenant = bridge.tenant.as_str(), dispatch = %dispatch.id, %error, "applying a Voltus dispatch failed");
             first_error.get_or_insert(error);
         }
@@ -59,33 +70,28 @@ pub async fn apply_all(
     }
 }
 
-/// Applies one dispatch.
+/// Applies one dispatch fetched at `fetched_at_ms`.
 pub async fn apply(
     store: &DynStore,
     bridge: &TenantBridge,
     dispatch: &Dispatch,
     raw: &Value,
+    fetched_at_ms: i64,
     counters: &mut VoltusCounters,
 ) -> Result<(), ApiError> {
     let tenant = &bridge.tenant;
     let fingerprint = dispatch.fingerprint();
     let stored = store.get_voltus_dispatch(tenant, &dispatch.id).await?;
-    let mut newer = false;
+    // Unchanged and fully applied: nothing to write (the common case of a repeated poll).
     if let Some(stored) = &stored {
-        match (dispatch.modification_number, stored.modification_number) {
-            (Some(new), Some(old)) if new < old => {
-                counters.dispatches_stale += 1;
-                tracing::info!(tenant = tenant.as_str(), dispatch = %dispatch.id, new, old, "ignoring a stale Voltus dispatch version");
-                return Ok(());
-            }
-            (Some(new), Some(old)) => newer = new > old,
-            (Some(_), None) => newer = true,
-            _ => {}
-        }
-        if stored.fingerprint == fingerprint && !newer {
+        if stored.applied
+            && stored.fingerprint == fingerprint
+            && stored.modification_number == dispatch.modification_number
+        {
             return Ok(());
         }
     }
+    let skip = dispatch.test && bridge.options.test_dispatches == TestDispatches::Skip;
     let state = DispatchState {
         dispatch_id: dispatch.id.clone(),
         modification_number: dispatch.modification_number,
@@ -93,13 +99,25 @@ pub async fn apply(
         authorized: dispatch.authorized,
         test: dispatch.test,
         raw: raw.to_string(),
+        fetched_at_ms,
+        applied: skip,
     };
-    if dispatch.test && bridge.options.test_dispatches == TestDispatches::Skip {
+    if !store.save_voltus_dispatch(tenant, &state, now_ms()).await? {
+        counters.dispatches_stale += 1;
+        tracing::info!(
+            tenant = tenant.as_str(),
+            dispatch = %dispatch.id,
+            new = ?dispatch.modification_number,
+            stored = ?stored.as_ref().and_then(|s| s.modification_number),
+            "ignoring a stale Voltus dispatch version"
+        );
+        return Ok(());
+    }
+    if skip {
         if stored.is_none() {
             counters.tests_skipped += 1;
             tracing::info!(tenant = tenant.as_str(), dispatch = %dispatch.id, "test dispatch not published (testDispatches: skip)");
         }
-        store.save_voltus_dispatch(tenant, &state, now_ms()).await?;
         return Ok(());
     }
     let published = store.voltus_dispatch_events(tenant, &dispatch.id).await?;
@@ -130,7 +148,15 @@ pub async fn apply(
             cancel_event(store, bridge, event_id, counters).await?;
         }
     }
-    store.save_voltus_dispatch(tenant, &state, now_ms()).await?;
+    let still_ours = store
+        .mark_voltus_dispatch_applied(tenant, &dispatch.id, &state.fingerprint, fetched_at_ms)
+        .await?;
+    if !still_ours {
+        // A newer version was claimed while these events were written (only when a lease ran
+        // out): its events may now show this older one, so the next fetch applies it again.
+        tracing::warn!(tenant = tenant.as_str(), dispatch = %dispatch.id, "a newer version of a Voltus dispatch was applied meanwhile; applying it again");
+        store.reapply_voltus_dispatch(tenant, &dispatch.id).await?;
+    }
     Ok(())
 }
 

@@ -445,6 +445,7 @@ pub async fn put(
             .map_or_else(|| now.clone(), |e| e.created_at.clone()),
         updated_at: now,
         consecutive_failures: 0,
+        next_poll_ms: 0,
     };
     store
         .put_voltus_config(&record)

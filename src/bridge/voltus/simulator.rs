@@ -25,6 +25,11 @@
 //!   the same id twice);
 //! - `POST /simulator/faults {"status": 429, "retry_after": 2, "count": 1, "path": "/2022-04-15/dispatches"}`
 //!   or `{"garbage": true}`: the next `count` Voltus requests (under `path`, if given) fail so;
+//!   `{"delay_ms": 1500}`: they are answered late, with what was true when they arrived (a slow
+//!   network or a slow Voltus);
+//! - `POST /simulator/telemetry/refuse {"site_id": "yd4g"}` (any point fields): from now on a
+//!   telemetry upload holding a matching point is refused with 400 as a whole, as Voltus refuses
+//!   a request with one bad point (numbers match by value); `{}` clears the rules;
 //! - `GET /simulator/telemetry`, `GET /simulator/requests`, `POST /simulator/reset`.
 
 use crate::config::SimulatorArgs;
@@ -49,6 +54,8 @@ pub enum Fault {
     },
     /// 200 with a body that is not JSON.
     Garbage,
+    /// The right answer, as of the request's arrival, sent only after this many milliseconds.
+    Delay { ms: u64 },
 }
 
 #[derive(Debug, Clone)]
@@ -62,8 +69,12 @@ struct State {
     api_key: String,
     dispatches: Vec<Value>,
     telemetry: Vec<Value>,
+    /// Each accepted telemetry upload, as it came.
+    uploads: Vec<Vec<Value>>,
     webhooks: Vec<Value>,
     faults: VecDeque<ArmedFault>,
+    /// Telemetry points matching one of these (field by field) make the upload a 400.
+    refused_telemetry: Vec<Map<String, Value>>,
     requests: HashMap<String, u64>,
     sites: Vec<Value>,
     next_id: u64,
@@ -193,6 +204,10 @@ impl Simulator {
                 )
                 .route("/simulator/faults", web::post().to(operator_fault))
                 .route("/simulator/telemetry", web::get().to(operator_telemetry))
+                .route(
+                    "/simulator/telemetry/refuse",
+                    web::post().to(operator_refuse_telemetry),
+                )
                 .route("/simulator/requests", web::get().to(operator_requests))
                 .route("/simulator/reset", web::post().to(operator_reset))
                 .default_service(web::to(|| async {
@@ -266,9 +281,24 @@ impl Simulator {
         });
     }
 
+    /// From now on, a telemetry upload with a point whose fields include all of `fields` (e.g.
+    /// `{"value": 13.0}` or `{"site_id": "yd4g"}`; numbers equal by value) is refused with a 400;
+    /// an empty object clears the rules.
+    pub fn refuse_telemetry(&self, fields: Value) {
+        self.with(|s| match fields {
+            Value::Object(map) if !map.is_empty() => s.refused_telemetry.push(map),
+            _ => s.refused_telemetry.clear(),
+        });
+    }
+
     /// Telemetry points accepted so far.
     pub fn telemetry(&self) -> Vec<Value> {
         self.with(|s| s.telemetry.clone())
+    }
+
+    /// Accepted telemetry uploads, each as the list of its points.
+    pub fn uploads(&self) -> Vec<Vec<Value>> {
+        self.with(|s| s.uploads.clone())
     }
 
     /// Requests received for `method path` (e.g. `GET /2022-04-15/dispatches`), faults included.
@@ -280,7 +310,9 @@ impl Simulator {
         self.with(|s| {
             s.dispatches.clear();
             s.telemetry.clear();
+            s.uploads.clear();
             s.faults.clear();
+            s.refused_telemetry.clear();
             s.requests.clear();
             s.sites = default_sites();
             s.generation += 1;
@@ -342,12 +374,13 @@ impl Simulator {
             if req.path().starts_with("/simulator") {
                 return None;
             }
-            let position = s
-                .faults
-                .iter()
-                .position(|f| f.path.as_deref().is_none_or(|p| req.path().starts_with(p)))?;
+            let position = s.faults.iter().position(|f| {
+                !matches!(f.fault, Fault::Delay { .. })
+                    && f.path.as_deref().is_none_or(|p| req.path().starts_with(p))
+            })?;
             let armed = s.faults.remove(position)?;
             Some(match armed.fault {
+                Fault::Delay { .. } => unreachable!("delays are taken by `delay`"),
                 Fault::Garbage => HttpResponse::Ok()
                     .content_type("application/json")
                     .body("<html>oops"),
@@ -368,6 +401,24 @@ impl Simulator {
                 }
             })
         })
+    }
+
+    /// Waits out an armed [`Fault::Delay`] for this request, if any. Handlers call it after they
+    /// computed their answer, so a late answer tells what was true when the request arrived.
+    async fn delay(&self, req: &HttpRequest) {
+        let wait = self.with(|s| {
+            let position = s.faults.iter().position(|f| {
+                matches!(f.fault, Fault::Delay { .. })
+                    && f.path.as_deref().is_none_or(|p| req.path().starts_with(p))
+            })?;
+            match s.faults.remove(position)?.fault {
+                Fault::Delay { ms } => Some(Duration::from_millis(ms)),
+                _ => None,
+            }
+        });
+        if let Some(wait) = wait {
+            tokio::time::sleep(wait).await;
+        }
     }
 
     fn schedule(&self, after: Duration, id: String, changes: Value) {
@@ -457,6 +508,7 @@ async fn list_dispatches(sim: Sim, req: HttpRequest) -> HttpResponse {
             .cloned()
             .collect()
     });
+    sim.delay(&req).await;
     HttpResponse::Ok().json(json!({"dispatches": dispatches, "page": 0, "perPage": 0}))
 }
 
@@ -464,7 +516,9 @@ async fn get_dispatch(sim: Sim, req: HttpRequest, id: web::Path<String>) -> Http
     if let Some(refused) = sim.gate(&req) {
         return refused;
     }
-    match sim.with(|s| s.find(&id).cloned()) {
+    let found = sim.with(|s| s.find(&id).cloned());
+    sim.delay(&req).await;
+    match found {
         Some(d) => HttpResponse::Ok().json(d),
         None => voltus_error(StatusCode::NOT_FOUND, "Dispatch not found"),
     }
@@ -573,15 +627,37 @@ fn check_telemetry(body: &Value, known_sites: &[Value]) -> Result<Vec<Value>, St
     Ok(points.clone())
 }
 
+/// Whether a point holds every field of `rule` (numbers equal by value: 13 and 13.0 match).
+fn matches_rule(point: &Value, rule: &Map<String, Value>) -> bool {
+    rule.iter()
+        .all(|(k, expected)| match (&point[k], expected) {
+            (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+            (actual, expected) => actual == expected,
+        })
+}
+
+/// The points, or the 400 message naming the first one a refusal rule matches.
+fn refuse(points: Vec<Value>, rules: &[Map<String, Value>]) -> Result<Vec<Value>, String> {
+    match points
+        .iter()
+        .position(|p| rules.iter().any(|rule| matches_rule(p, rule)))
+    {
+        Some(i) => Err(format!("telemetry[{i}]: refused by the simulator's rule")),
+        None => Ok(points),
+    }
+}
+
 async fn post_telemetry(sim: Sim, req: HttpRequest, body: web::Json<Value>) -> HttpResponse {
     if let Some(refused) = sim.gate(&req) {
         return refused;
     }
-    let sites = sim.with(|s| s.sites.clone());
-    match check_telemetry(&body, &sites) {
+    let (sites, refused) = sim.with(|s| (s.sites.clone(), s.refused_telemetry.clone()));
+    sim.delay(&req).await;
+    match check_telemetry(&body, &sites).and_then(|points| refuse(points, &refused)) {
         Ok(points) => {
             let count = points.len();
             sim.with(|s| {
+                s.uploads.push(points.clone());
                 for point in points {
                     // Voltus de-duplicates points submitted twice.
                     let same = |p: &Value| {
@@ -725,6 +801,8 @@ async fn operator_fault(sim: Sim, req: HttpRequest, body: web::Json<Value>) -> H
     }
     let fault = if body["garbage"] == true {
         Fault::Garbage
+    } else if let Some(ms) = body["delay_ms"].as_u64() {
+        Fault::Delay { ms: ms.min(60_000) }
     } else {
         match body["status"].as_u64().filter(|s| (400..600).contains(s)) {
             Some(status) => Fault::Status {
@@ -734,13 +812,28 @@ async fn operator_fault(sim: Sim, req: HttpRequest, body: web::Json<Value>) -> H
             None => {
                 return voltus_error(
                     StatusCode::BAD_REQUEST,
-                    "give 'status' (400-599) or 'garbage': true",
+                    "give 'status' (400-599), 'delay_ms' or 'garbage': true",
                 )
             }
         }
     };
     let count = body["count"].as_u64().unwrap_or(1).min(1000) as usize;
     sim.inject(fault, count, body["path"].as_str());
+    HttpResponse::NoContent().finish()
+}
+
+async fn operator_refuse_telemetry(
+    sim: Sim,
+    req: HttpRequest,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    if let Some(refused) = sim.gate(&req) {
+        return refused;
+    }
+    if !body.is_object() {
+        return voltus_error(StatusCode::BAD_REQUEST, "expected a JSON object");
+    }
+    sim.refuse_telemetry(body.into_inner());
     HttpResponse::NoContent().finish()
 }
 
@@ -827,5 +920,10 @@ mod tests {
             let err = check_telemetry(&bad, &sites).unwrap_err();
             assert!(err.contains(needle), "{err}");
         }
+        let rule = |v: Value| v.as_object().unwrap().clone();
+        let points = check_telemetry(&ok, &sites).unwrap();
+        assert!(refuse(points.clone(), &[rule(json!({"site_id": "nope"}))]).is_ok());
+        let err = refuse(points, &[rule(json!({"value": 0.5}))]).unwrap_err();
+        assert!(err.starts_with("telemetry[1]"), "{err}");
     }
 }

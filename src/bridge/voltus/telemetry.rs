@@ -7,11 +7,27 @@
 //! ≤ 300 s that divides it, each with the interval's average; an interval that is not a multiple
 //! of 30 s (or longer than a day) is not sent. Readings of one report for the same period (several
 //! resources of one site) are added up.
+//!
+//! Reports are validated when written (`USAGE`/`DEMAND` values at most
+//! [`MAX_READING`](crate::domain::report::MAX_READING) in magnitude), which keeps every conversion
+//! finite. Reports stored before that rule are still read defensively: a value out of that range,
+//! or a point that is not a finite number after conversion, is dropped with a warning and never
+//! sent, and the report's other points go on.
 
-use crate::domain::report::Report;
+use crate::domain::report::{reading_in_range, Report};
 use crate::store::TelemetryPoint;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{json, Value};
+
+/// The largest magnitude of a point sent, in kW: 10^30, beyond any sum of valid readings (each
+/// at most `MAX_READING` × 120,000 = 1.2·10^20 kW, and a request body holds far fewer than
+/// 10^9 values), so only values queued before reports were validated exceed it.
+pub const MAX_POINT_KW: f64 = 1e30;
+
+/// Whether a point's value may be sent: a finite number within [`MAX_POINT_KW`].
+pub fn sendable(value_kw: f64) -> bool {
+    value_kw.is_finite() && value_kw.abs() <= MAX_POINT_KW
+}
 
 /// kW per unit of a report payload, by payload type and `units`; `None` when not telemetry.
 fn kw_factor(payload_type: &str, units: Option<&str>, seconds: i64) -> Option<f64> {
@@ -91,6 +107,15 @@ pub fn points_of_report(body: &str, site_id: &str) -> Vec<TelemetryPoint> {
                 let Some(value) = payload.values.first().and_then(Value::as_f64) else {
                     continue;
                 };
+                if !reading_in_range(value) {
+                    tracing::warn!(
+                        site = site_id,
+                        payload = payload.type_.as_str(),
+                        value,
+                        "report value out of range; not sent to Voltus"
+                    );
+                    continue;
+                }
                 let kw = value * factor;
                 for k in 0..seconds / piece {
                     let end_ms = (start + TimeDelta::seconds(piece * (k + 1))).timestamp_millis();
@@ -110,6 +135,17 @@ pub fn points_of_report(body: &str, site_id: &str) -> Vec<TelemetryPoint> {
             }
         }
     }
+    points.retain(|p| {
+        let ok = sendable(p.value_kw);
+        if !ok {
+            tracing::warn!(
+                site = site_id,
+                end_ms = p.end_ms,
+                "telemetry point out of range; not sent to Voltus"
+            );
+        }
+        ok
+    });
     points
 }
 
@@ -185,5 +221,33 @@ mod tests {
         }
         assert_eq!(piece_seconds(3600), Some(300));
         assert_eq!(piece_seconds(45), None);
+    }
+
+    #[test]
+    fn out_of_range_values_are_dropped_and_the_rest_is_kept() {
+        // Stored before reports were validated: 1e305 MWh over 30 s is beyond f64 as kW.
+        let body = report(
+            json!([{"id": 0, "intervalPeriod": {"start": "2024-01-02T09:00:00Z", "duration": "PT30S"},
+                    "payloads": [{"type": "USAGE", "values": [1e305]}]},
+                   {"id": 1, "intervalPeriod": {"start": "2024-01-02T09:00:30Z", "duration": "PT30S"},
+                    "payloads": [{"type": "USAGE", "values": [0.001]}]}]),
+            json!([{"objectType": "REPORT_PAYLOAD_DESCRIPTOR", "payloadType": "USAGE", "units": "MWH"}]),
+        );
+        let points = points_of_report(&body, "s");
+        assert_eq!(points.len(), 1, "{points:?}");
+        assert_eq!(points[0].value_kw, 120.0);
+        assert_eq!(wire(&points[0])["timestamp"], "2024-01-02T09:01:00Z");
+        // The largest accepted reading with the largest factor stays finite, summed too.
+        let largest = crate::domain::report::MAX_READING;
+        let body = json!({"programID": "p", "eventID": "e", "clientName": "ven",
+            "payloadDescriptors": [{"objectType": "REPORT_PAYLOAD_DESCRIPTOR", "payloadType": "USAGE", "units": "MWH"}],
+            "resources": (0..50).map(|i| json!({"resourceName": format!("r{i}"), "intervals": [
+                {"id": 0, "intervalPeriod": {"start": "2024-01-02T09:00:00Z", "duration": "PT30S"},
+                 "payloads": [{"type": "USAGE", "values": [largest]}]}]})).collect::<Vec<_>>()})
+        .to_string();
+        let points = points_of_report(&body, "s");
+        assert_eq!(points.len(), 1);
+        assert!(points[0].value_kw.is_finite() && points[0].value_kw > 1e21);
+        assert!(wire(&points[0])["value"].is_number());
     }
 }
