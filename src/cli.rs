@@ -8,7 +8,7 @@ use crate::config::{
     TenantCommand,
 };
 use crate::config::{KeysCommand, SecretsCommand, VoltusCommand};
-use crate::domain::admin::{NewClient, NewIdentityProvider, NewTenant};
+use crate::domain::admin::{IdpRole, NewClient, NewIdentityProvider, NewTenant};
 use crate::domain::Scope;
 use crate::service::admin::{self, Actor, MissingTenant};
 use crate::store::{sealed, DynStore, Page};
@@ -109,7 +109,7 @@ pub async fn idp(command: IdpCommand) -> anyhow::Result<()> {
     match command {
         IdpCommand::Add(args) => {
             let store = open(&args.database).await?;
-            let new = new_identity_provider(args)?;
+            let new = new_identity_provider(*args)?;
             print(&admin::create_identity_provider(&store, &Actor::cli(), new).await?)
         }
         IdpCommand::List(args) => {
@@ -147,6 +147,10 @@ fn new_identity_provider(args: IdpAddArgs) -> anyhow::Result<NewIdentityProvider
         roles_claim: args.roles_claim,
         role_scopes,
         ven_claim: args.ven_claim,
+        role: IdpRole::parse(&args.role)
+            .ok_or_else(|| anyhow::anyhow!("--role: expected bl, ven or mapped"))?,
+        bl_roles: args.bl_roles,
+        ven_roles: args.ven_roles,
     })
 }
 

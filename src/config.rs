@@ -276,7 +276,7 @@ pub struct TenantFilterArgs {
 #[derive(Debug, Subcommand)]
 pub enum IdpCommand {
     /// Register a tenant's identity provider, whose tokens then act in that tenant.
-    Add(IdpAddArgs),
+    Add(Box<IdpAddArgs>),
     /// List the registered identity providers.
     List(TenantFilterArgs),
     /// Unregister an identity provider by its id.
@@ -316,9 +316,25 @@ pub struct IdpAddArgs {
     #[arg(long = "role-scope", value_name = "ROLE=SCOPES")]
     pub role_scopes: Vec<String>,
 
-    /// Claim naming the VEN a token is bound to.
+    /// Claim naming the VEN a VEN token is bound to (one string): needed by --role ven, and by
+    /// --role mapped with --ven-role.
     #[arg(long)]
     pub ven_claim: Option<String>,
+
+    /// Which role the provider's tokens act in: bl (all business logic), ven (all bound to the
+    /// VEN in --ven-claim) or mapped (by --roles-claim: --bl-role and --ven-role values).
+    #[arg(long, value_parser = ["bl", "ven", "mapped"])]
+    pub role: String,
+
+    /// With --role mapped: a --roles-claim value that makes a token business logic; repeat or
+    /// separate with commas for several.
+    #[arg(long = "bl-role", value_name = "VALUE", value_delimiter = ',')]
+    pub bl_roles: Vec<String>,
+
+    /// With --role mapped: a --roles-claim value that makes a token a VEN's; repeat or separate
+    /// with commas for several.
+    #[arg(long = "ven-role", value_name = "VALUE", value_delimiter = ',')]
+    pub ven_roles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -240,6 +240,7 @@ pub async fn list_clients(
     params(("clientId" = String, Path, description = "Client id.")),
     responses(
         (status = 200, description = "Deleted.", body = Client),
+        (status = 400, description = "Bad Request: the id is over-long or holds control characters.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The caller itself.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -261,6 +262,7 @@ pub async fn delete_client(
     params(("clientId" = String, Path, description = "Client id.")),
     responses(
         (status = 200, description = "Rotated; the secret is shown only here.", body = RotatedSecret),
+        (status = 400, description = "Bad Request: the id is over-long or holds control characters.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]
@@ -283,6 +285,7 @@ pub async fn rotate_secret(
     params(("clientId" = String, Path, description = "Client id.")),
     responses(
         (status = 200, description = "Disabled.", body = Client),
+        (status = 400, description = "Bad Request: the id is over-long or holds control characters.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The caller itself.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -303,6 +306,7 @@ pub async fn disable_client(
     params(("clientId" = String, Path, description = "Client id.")),
     responses(
         (status = 200, description = "Enabled.", body = Client),
+        (status = 400, description = "Bad Request: the id is over-long or holds control characters.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]
@@ -319,7 +323,10 @@ pub async fn enable_client(
 ///
 /// Tokens whose `iss` is the provider's issuer, whose `aud` is its audience and whose signature
 /// verifies against its JWKS act in its tenant, with the scopes of `scopeClaim` plus those that
-/// `roleScopes` maps the roles of `rolesClaim` to. One provider per issuer (409 otherwise).
+/// `roleScopes` maps the roles of `rolesClaim` to. `role` (required) says which role they act
+/// in: `bl` (all business logic), `ven` (all bound to the one VEN named by `venClaim`) or
+/// `mapped` (by `rolesClaim`: a value in `blRoles` or in `venRoles`, not both). A token that
+/// does not satisfy the mapping is a 401. One provider per issuer (409 otherwise).
 #[utoipa::path(post, path = "/admin/identity-providers", tag = "admin", operation_id = "createIdentityProvider",
     request_body = NewIdentityProvider,
     responses(
@@ -366,6 +373,7 @@ pub async fn list_identity_providers(
     params(("id" = String, Path, description = "Identity provider id.")),
     responses(
         (status = 200, description = "Deleted.", body = IdentityProvider),
+        (status = 400, description = "Bad Request: the id is over-long or holds control characters.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not Found.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oAuth2ClientCredentials" = ["admin"]), ("bearerAuth" = [])))]

@@ -288,6 +288,7 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
         .collect();
     let grant = Grant {
         client_id: &client.client_id,
+        instance_id: &client.instance_id,
         tenant: &client.tenant,
         role,
         ven_name: client.ven_name.as_deref(),

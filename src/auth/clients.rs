@@ -102,6 +102,7 @@ pub async fn create_client(store: &DynStore, new: NewClient) -> Result<CreatedCl
         role: new.role.as_str().to_owned(),
         ven_name: new.ven_name.clone(),
         enabled: true,
+        instance_id: uuid::Uuid::new_v4().simple().to_string(),
     };
     match store.insert_client(&record).await {
         Ok(()) => {}

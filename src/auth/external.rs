@@ -4,8 +4,13 @@
 //! Each registered provider belongs to one tenant: its tokens act in that tenant. The JWKS is
 //! cached; a token with an unknown `kid` refetches it at most once per configured interval, so
 //! neither a key rotation at the provider nor a flood of forged tokens costs a fetch per request.
+//!
+//! The role of a token comes from the provider's explicit mapping ([`IdpRole`]), never from the
+//! mere absence of a claim: a token that does not satisfy the mapping is a 401. A VEN token is
+//! bound to exactly one VEN, so a VEN claim that is an array is refused rather than picking one.
 
 use super::tokens::{AuthFailure, Principal};
+use crate::domain::admin::{valid_ven_name, IdpRole};
 use crate::domain::{Role, Scope};
 use crate::store::{DynStore, IdentityProviderRecord};
 use jsonwebtoken::jwk::JwkSet;
@@ -30,6 +35,10 @@ struct Provider {
     record: IdentityProviderRecord,
     /// Role name -> scopes, parsed once.
     role_scopes: HashMap<String, Vec<Scope>>,
+    /// `None` for a stored role this build does not know: every token is refused.
+    role: Option<IdpRole>,
+    bl_roles: Vec<String>,
+    ven_roles: Vec<String>,
     /// Single-flight: concurrent requests wait for one fetch instead of each fetching.
     jwks: tokio::sync::Mutex<Jwks>,
 }
@@ -119,15 +128,10 @@ impl ExternalProviders {
                 scopes.extend(provider.role_scopes.get(&role).into_iter().flatten());
             }
         }
-        let ven_name = record
-            .ven_claim
-            .as_ref()
-            .and_then(|c| claims[c].as_str())
-            .map(str::to_owned);
-        let role = if ven_name.is_some() {
-            Role::Ven
-        } else {
-            Role::BusinessLogic
+        let role = token_role(provider, claims)?;
+        let ven_name = match role {
+            Role::Ven => Some(ven_name(record.ven_claim.as_deref(), claims)?),
+            _ => None,
         };
         // A provider cannot grant more than the role allows (never `admin`, for instance).
         scopes.retain(|s| role.allowed_scopes().contains(s));
@@ -194,6 +198,9 @@ impl ExternalProviders {
                 }
                 _ => Arc::new(Provider {
                     role_scopes: parse_role_scopes(&record.role_scopes),
+                    role: IdpRole::parse(&record.role),
+                    bl_roles: serde_json::from_str(&record.bl_roles).unwrap_or_default(),
+                    ven_roles: serde_json::from_str(&record.ven_roles).unwrap_or_default(),
                     record: record.clone(),
                     jwks: tokio::sync::Mutex::new(Jwks::default()),
                 }),
@@ -247,6 +254,57 @@ impl ExternalProviders {
             .filter_map(|jwk| Some((jwk.common.key_id.clone()?, DecodingKey::from_jwk(jwk).ok()?)))
             .collect())
     }
+}
+
+/// The role the provider's mapping gives the token.
+fn token_role(provider: &Provider, claims: &Value) -> Result<Role, AuthFailure> {
+    let refuse = |why: &str| Err(AuthFailure::Invalid(why.to_owned()));
+    match provider.role {
+        None => refuse("the identity provider's role mapping is not valid"),
+        Some(IdpRole::Bl) => Ok(Role::BusinessLogic),
+        Some(IdpRole::Ven) => Ok(Role::Ven),
+        Some(IdpRole::Mapped) => {
+            let Some(roles_claim) = provider.record.roles_claim.as_deref() else {
+                return refuse("the identity provider's role mapping is not valid");
+            };
+            let roles = strings(&claims[roles_claim]);
+            let bl = roles.iter().any(|r| provider.bl_roles.contains(r));
+            let ven = roles.iter().any(|r| provider.ven_roles.contains(r));
+            match (bl, ven) {
+                (true, false) => Ok(Role::BusinessLogic),
+                (false, true) => Ok(Role::Ven),
+                (true, true) => refuse(&format!(
+                    "the token's '{roles_claim}' claim names both a business-logic and a VEN role"
+                )),
+                (false, false) => refuse(&format!(
+                    "the token's '{roles_claim}' claim names neither a business-logic nor a VEN role"
+                )),
+            }
+        }
+    }
+}
+
+/// The VEN a VEN token is bound to: the claim must be one string of 1 to 128 characters without
+/// control characters. An array is refused, not narrowed to one of its items: a VEN principal
+/// is bound to exactly one VEN, and which item was meant cannot be known.
+fn ven_name(ven_claim: Option<&str>, claims: &Value) -> Result<String, AuthFailure> {
+    let Some(claim) = ven_claim else {
+        return Err(AuthFailure::Invalid(
+            "the identity provider's role mapping is not valid".into(),
+        ));
+    };
+    let why = match claims.get(claim) {
+        Some(Value::String(name)) if valid_ven_name(name) => return Ok(name.clone()),
+        None | Some(Value::Null) => format!("the token lacks the '{claim}' claim naming its VEN"),
+        Some(Value::String(_)) => format!(
+            "the token's '{claim}' claim must name a VEN in 1 to 128 characters without control characters"
+        ),
+        Some(Value::Array(_)) => format!(
+            "the token's '{claim}' claim is an array; a VEN token is bound to exactly one VEN"
+        ),
+        Some(_) => format!("the token's '{claim}' claim must be a string naming its VEN"),
+    };
+    Err(AuthFailure::Invalid(why))
 }
 
 /// A claim that is a space-separated string or an array of strings.

@@ -3,7 +3,9 @@
 //! Issued tokens are signed with the server's EdDSA keys (published at `/.well-known/jwks.json`)
 //! or, when `VTN_JWT_SECRET` is set, with HS256. Tokens of registered external identity
 //! providers are accepted too. Every verified local token is checked against the database, so a
-//! disabled client or tenant is locked out at once, not when its tokens expire.
+//! disabled client or tenant is locked out at once, not when its tokens expire, and a token is
+//! bound to the client record that minted it: its `instance` claim names that record, so
+//! deleting a client id and creating it again (in another tenant or role) does not revive it.
 
 use super::external::{describe, ExternalProviders};
 use super::keys::KeyRing;
@@ -29,6 +31,10 @@ pub struct Claims {
     pub role: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ven: Option<String>,
+    /// The client record's instance id. Optional here only so that tokens issued before it
+    /// existed get a clear 401 instead of "malformed".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -83,6 +89,8 @@ pub struct IssuedToken {
 /// What a token is issued for.
 pub struct Grant<'a> {
     pub client_id: &'a str,
+    /// The client record's instance id (see [`crate::store::ClientRecord::instance_id`]).
+    pub instance_id: &'a str,
     pub tenant: &'a TenantId,
     pub role: Role,
     pub ven_name: Option<&'a str>,
@@ -127,6 +135,7 @@ impl TokenService {
             scope: Scope::join(grant.scopes),
             role: grant.role.as_str().to_owned(),
             ven: grant.ven_name.map(str::to_owned),
+            instance: Some(grant.instance_id.to_owned()),
             iat: now,
             exp: now + self.ttl.as_secs() as i64,
             iss: ISSUER.to_owned(),
@@ -180,19 +189,32 @@ impl TokenService {
         let claims = decode::<Claims>(token, &key, &validation)
             .map_err(|e| AuthFailure::Invalid(describe(&e)))?
             .claims;
-        match self.store.client_enabled(&claims.sub).await {
-            Ok(Some(true)) => {}
-            Ok(Some(false)) => {
-                return Err(AuthFailure::Invalid(
-                    "the client or its tenant is disabled".into(),
-                ))
-            }
+        let Some(instance) = claims.instance.as_deref().filter(|i| !i.is_empty()) else {
+            return Err(AuthFailure::Invalid(
+                "the token predates client binding; fetch a new one".into(),
+            ));
+        };
+        // One query: the record the client id names now must be the one that minted the token.
+        let binding = match self.store.client_binding(&claims.sub).await {
+            Ok(Some(binding)) => binding,
             Ok(None) => return Err(AuthFailure::Invalid("the client no longer exists".into())),
             Err(e) => {
                 return Err(AuthFailure::Unavailable(format!(
                     "checking the client failed: {e}"
                 )))
             }
+        };
+        if binding.instance_id != instance
+            || binding.tenant.as_str() != claims.tenant
+            || binding.role != claims.role
+        {
+            // Deleted and created again: the token belongs to a client that no longer exists.
+            return Err(AuthFailure::Invalid("the client no longer exists".into()));
+        }
+        if !binding.enabled {
+            return Err(AuthFailure::Invalid(
+                "the client or its tenant is disabled".into(),
+            ));
         }
         let role = Role::parse(&claims.role).map_err(|_| malformed())?;
         // Unknown scope names (from a newer server, say) grant nothing rather than failing.

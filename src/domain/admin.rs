@@ -33,18 +33,28 @@ fn tenant_rule(v: &mut Violations, field: &str, raw: &str) {
     }
 }
 
-/// 1 to `max` characters, none of them control characters.
-fn text_rule(v: &mut Violations, field: &str, raw: &str, max: usize) {
+/// 1 to `max` characters, none of them control characters (NUL included).
+pub fn check_text(raw: &str, max: usize) -> Result<(), String> {
     let len = raw.chars().count();
     if len == 0 || len > max {
-        v.add(
-            field,
-            format!("length must be between 1 and {max} characters, got {len}"),
-        );
+        Err(format!(
+            "length must be between 1 and {max} characters, got {len}"
+        ))
     } else if raw.chars().any(char::is_control) {
-        v.add(field, "must not contain control characters");
+        Err("must not contain control characters".to_owned())
+    } else {
+        Ok(())
     }
 }
+
+fn text_rule(v: &mut Violations, field: &str, raw: &str, max: usize) {
+    if let Err(why) = check_text(raw, max) {
+        v.add(field, why);
+    }
+}
+
+/// The longest client id, and the longest id looked up by an admin path parameter.
+pub const MAX_ID_CHARS: usize = 128;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -217,6 +227,44 @@ fn default_scope_claim() -> String {
     "scope".to_owned()
 }
 
+/// How an identity provider's tokens get their role. There is no default: a provider that
+/// guessed wrong would hand out business-logic (or VEN) principals it was not meant to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IdpRole {
+    /// Every token is business logic; `venClaim` must not be set.
+    Bl,
+    /// Every token is a VEN principal bound to the VEN named by `venClaim` (required): a
+    /// string of 1 to 128 characters without control characters. A token whose claim is
+    /// missing, empty, an array, a number or an object is refused (401).
+    Ven,
+    /// `rolesClaim` (required) must name exactly one of the two roles: business logic when one
+    /// of its values is in `blRoles`, a VEN (named by `venClaim`) when one is in `venRoles`.
+    /// Values of both lists, or of neither, are refused (401).
+    Mapped,
+}
+
+impl IdpRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdpRole::Bl => "bl",
+            IdpRole::Ven => "ven",
+            IdpRole::Mapped => "mapped",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [IdpRole::Bl, IdpRole::Ven, IdpRole::Mapped]
+            .into_iter()
+            .find(|r| r.as_str() == raw)
+    }
+}
+
+/// A VEN name as a VEN principal carries it: 1 to 128 characters, no control characters.
+pub fn valid_ven_name(name: &str) -> bool {
+    (1..=128).contains(&name.chars().count()) && !name.chars().any(char::is_control)
+}
+
 /// A tenant's own OAuth2/OIDC identity provider, whose tokens act in that tenant.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -244,9 +292,91 @@ pub struct NewIdentityProvider {
     #[serde(default)]
     #[schema(example = json!({"dr-operator": ["read_all", "write_programs", "write_events"]}))]
     pub role_scopes: BTreeMap<String, Vec<String>>,
-    /// Claim naming the VEN a token is bound to; such tokens act as that VEN.
+    /// Claim naming the VEN a VEN token is bound to (one string): required for role `ven`, and
+    /// for role `mapped` with `venRoles`; not allowed otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "ven_name")]
     pub ven_claim: Option<String>,
+    /// Which role the provider's tokens act in: `bl`, `ven` or `mapped`.
+    pub role: IdpRole,
+    /// With role `mapped`: values of `rolesClaim` that make a token business logic.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(example = json!(["dr-operator"]))]
+    pub bl_roles: Vec<String>,
+    /// With role `mapped`: values of `rolesClaim` that make a token a VEN's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(example = json!(["ven"]))]
+    pub ven_roles: Vec<String>,
+}
+
+/// Role values of `blRoles`/`venRoles`: claim values, compared exactly. A space would never
+/// match, since a string roles claim is split at spaces.
+fn role_values_rule(v: &mut Violations, field: &str, values: &[String]) {
+    for (i, value) in values.iter().enumerate() {
+        let name = format!("{field}[{i}]");
+        text_rule(v, &name, value, 128);
+        if value.chars().any(char::is_whitespace) {
+            v.add(&name, "must not contain whitespace");
+        }
+    }
+}
+
+impl NewIdentityProvider {
+    fn validate_role(&self, v: &mut Violations) {
+        let mapped_only = |v: &mut Violations, field: &str, values: &[String]| {
+            if !values.is_empty() {
+                v.add(
+                    field,
+                    format!("only for role mapped, not {}", self.role.as_str()),
+                );
+            }
+        };
+        match self.role {
+            IdpRole::Bl => {
+                if self.ven_claim.is_some() {
+                    v.add(
+                        "venClaim",
+                        "role bl makes every token business logic; use role ven or mapped for VEN tokens",
+                    );
+                }
+                mapped_only(v, "blRoles", &self.bl_roles);
+                mapped_only(v, "venRoles", &self.ven_roles);
+            }
+            IdpRole::Ven => {
+                if self.ven_claim.is_none() {
+                    v.add("venClaim", "role ven needs the claim that names the VEN");
+                }
+                mapped_only(v, "blRoles", &self.bl_roles);
+                mapped_only(v, "venRoles", &self.ven_roles);
+            }
+            IdpRole::Mapped => {
+                if self.roles_claim.is_none() {
+                    v.add(
+                        "rolesClaim",
+                        "role mapped needs the claim that holds the roles",
+                    );
+                }
+                if self.bl_roles.is_empty() && self.ven_roles.is_empty() {
+                    v.add("blRoles", "role mapped needs blRoles, venRoles or both");
+                }
+                match (&self.ven_claim, self.ven_roles.is_empty()) {
+                    (None, false) => {
+                        v.add("venClaim", "venRoles need the claim that names the VEN")
+                    }
+                    (Some(_), true) => v.add("venClaim", "only used with venRoles"),
+                    _ => {}
+                }
+                role_values_rule(v, "blRoles", &self.bl_roles);
+                role_values_rule(v, "venRoles", &self.ven_roles);
+                if let Some(both) = self.bl_roles.iter().find(|r| self.ven_roles.contains(r)) {
+                    v.add(
+                        "venRoles",
+                        format!("'{}' is in blRoles too", truncate_for_message(both)),
+                    );
+                }
+            }
+        }
+    }
 }
 
 impl Validate for NewIdentityProvider {
@@ -284,6 +414,7 @@ impl Validate for NewIdentityProvider {
                 }
             }
         }
+        self.validate_role(v);
     }
 }
 
@@ -301,6 +432,11 @@ pub struct IdentityProvider {
     pub role_scopes: BTreeMap<String, Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ven_claim: Option<String>,
+    pub role: IdpRole,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bl_roles: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ven_roles: Vec<String>,
     #[schema(format = DateTime)]
     pub created_at: String,
 }
@@ -368,7 +504,7 @@ mod tests {
     fn identity_providers_need_an_http_jwks_url_and_known_scopes() {
         let mut idp: NewIdentityProvider = serde_json::from_value(serde_json::json!({
             "tenant": "acme", "issuer": "https://idp", "audience": "vtn",
-            "jwksUrl": "ftp://idp/jwks", "roleScopes": {"op": ["read_all", "nope"]},
+            "jwksUrl": "ftp://idp/jwks", "roleScopes": {"op": ["read_all", "nope"]}, "role": "bl",
         }))
         .unwrap();
         assert_eq!(idp.scope_claim, "scope");

@@ -7,8 +7,8 @@ use crate::auth::clients::{self, ClientError};
 use crate::auth::secrets::{generate_secret, hash_secret};
 use crate::auth::Principal;
 use crate::domain::admin::{
-    parse_tenant_id, AuditEntry, Client, ClientRole, CreatedClient, IdentityProvider, NewClient,
-    NewIdentityProvider, NewTenant, RotatedSecret, Tenant,
+    check_text, parse_tenant_id, AuditEntry, Client, ClientRole, CreatedClient, IdentityProvider,
+    IdpRole, NewClient, NewIdentityProvider, NewTenant, RotatedSecret, Tenant, MAX_ID_CHARS,
 };
 use crate::domain::validate::{Validate, Violations};
 use crate::domain::{Role, TenantId};
@@ -72,6 +72,15 @@ fn checked<T: Validate>(input: &T) -> Result<(), ApiError> {
 /// A tenant id from a path or query parameter named `field`.
 pub fn tenant_id(field: &str, raw: &str) -> Result<TenantId, ApiError> {
     parse_tenant_id(raw).map_err(|why| ApiError::bad_request(format!("{field}: {why}")))
+}
+
+/// A client or identity-provider id from a path parameter named `field`. Ids are looked up as
+/// given, but one that no record can have (over-long, control characters, NUL, which PostgreSQL
+/// cannot even take as a text parameter) is a 400 naming the parameter, not a database error.
+pub fn object_id<'a>(field: &str, raw: &'a str) -> Result<&'a str, ApiError> {
+    check_text(raw, MAX_ID_CHARS)
+        .map(|()| raw)
+        .map_err(|why| ApiError::bad_request(format!("{field}: {why}")))
 }
 
 fn timestamp() -> String {
@@ -351,6 +360,7 @@ pub async fn rotate_secret(
     actor: &Actor,
     client_id: &str,
 ) -> Result<RotatedSecret, ApiError> {
+    let client_id = object_id("clientId", client_id)?;
     let existing = find_client(store, client_id).await?;
     let secret = generate_secret();
     let hash = hash_secret(secret.clone())
@@ -381,6 +391,7 @@ pub async fn set_client_enabled(
     client_id: &str,
     enabled: bool,
 ) -> Result<Client, ApiError> {
+    let client_id = object_id("clientId", client_id)?;
     if !enabled && actor.is_client(client_id) {
         return Err(lockout("disable itself"));
     }
@@ -411,6 +422,7 @@ pub async fn delete_client(
     actor: &Actor,
     client_id: &str,
 ) -> Result<Client, ApiError> {
+    let client_id = object_id("clientId", client_id)?;
     if actor.is_client(client_id) {
         return Err(lockout("delete itself"));
     }
@@ -435,6 +447,11 @@ pub async fn delete_client(
 fn identity_provider(record: IdentityProviderRecord) -> IdentityProvider {
     IdentityProvider {
         role_scopes: serde_json::from_str(&record.role_scopes).unwrap_or_default(),
+        // Written by `create_identity_provider` (or migration 0009) only; `bl` would not be
+        // shown for a value this build cannot read, since no such value is ever written.
+        role: IdpRole::parse(&record.role).unwrap_or(IdpRole::Bl),
+        bl_roles: serde_json::from_str(&record.bl_roles).unwrap_or_default(),
+        ven_roles: serde_json::from_str(&record.ven_roles).unwrap_or_default(),
         id: record.id,
         tenant: record.tenant.0,
         issuer: record.issuer,
@@ -467,6 +484,9 @@ pub async fn create_identity_provider(
         roles_claim: new.roles_claim,
         role_scopes: serde_json::to_string(&role_scopes).map_err(ApiError::internal)?,
         ven_claim: new.ven_claim,
+        role: new.role.as_str().to_owned(),
+        bl_roles: serde_json::to_string(&new.bl_roles).map_err(ApiError::internal)?,
+        ven_roles: serde_json::to_string(&new.ven_roles).map_err(ApiError::internal)?,
         created_at: timestamp(),
     };
     store
@@ -480,8 +500,10 @@ pub async fn create_identity_provider(
             StoreError::Reference => ApiError::not_found("tenant", tenant.as_str()),
             other => other.into(),
         })?;
-    let detail =
-        json!({"issuer": record.issuer, "audience": record.audience, "jwksUrl": record.jwks_url});
+    let detail = json!({
+        "issuer": record.issuer, "audience": record.audience, "jwksUrl": record.jwks_url,
+        "role": new.role, "blRoles": new.bl_roles, "venRoles": new.ven_roles,
+    });
     audit(
         store,
         actor,
@@ -509,6 +531,7 @@ pub async fn delete_identity_provider(
     actor: &Actor,
     id: &str,
 ) -> Result<IdentityProvider, ApiError> {
+    let id = object_id("id", id)?;
     let existing = store
         .list_identity_providers(None)
         .await?

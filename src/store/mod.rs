@@ -75,6 +75,19 @@ pub struct ClientRecord {
     pub ven_name: Option<String>,
     /// False when the client or its tenant is disabled.
     pub enabled: bool,
+    /// Random, set when the record is created: a client id deleted and created again gets a new
+    /// one, so tokens of the old record (which carry it) no longer verify.
+    pub instance_id: String,
+}
+
+/// What every request checks a local token against: the record its client id names now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientBinding {
+    pub instance_id: String,
+    pub tenant: TenantId,
+    pub role: String,
+    /// False when the client or its tenant is disabled.
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -126,6 +139,12 @@ pub struct IdentityProviderRecord {
     pub role_scopes: String,
     /// Claim naming the VEN a token is bound to (VEN tokens).
     pub ven_claim: Option<String>,
+    /// How a token's role is decided: `bl`, `ven` or `mapped` (see `IdpRole`).
+    pub role: String,
+    /// JSON array: values of `roles_claim` that make a token business logic (`mapped`).
+    pub bl_roles: String,
+    /// JSON array: values of `roles_claim` that make a token a VEN's (`mapped`).
+    pub ven_roles: String,
     pub created_at: String,
 }
 
@@ -265,9 +284,10 @@ pub trait Store:
     /// `Duplicate` when the client id is taken.
     async fn insert_client(&self, client: &ClientRecord) -> StoreResult<()>;
     async fn find_client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>>;
-    /// Client id, enabled state of client and tenant together: checked on every request, so a
-    /// disabled client's tokens stop working at once.
-    async fn client_enabled(&self, client_id: &str) -> StoreResult<Option<bool>>;
+    /// The record a client id names now, with the enabled state of client and tenant together,
+    /// in one query: checked on every request, so a disabled, deleted or re-created client's
+    /// tokens stop working at once.
+    async fn client_binding(&self, client_id: &str) -> StoreResult<Option<ClientBinding>>;
     async fn list_clients(&self, tenant: Option<&TenantId>) -> StoreResult<Vec<ClientRecord>>;
     async fn set_client_enabled(&self, client_id: &str, enabled: bool) -> StoreResult<bool>;
     async fn set_client_secret_hash(&self, client_id: &str, secret_hash: &str)

@@ -14,7 +14,7 @@ macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         use crate::domain::TenantId;
         use crate::store::{
-            AuditRecord, ClientRecord, EventFilter, EventRow, IdentityProviderRecord, Page, ProgramFilter,
+            AuditRecord, ClientBinding, ClientRecord, EventFilter, EventRow, IdentityProviderRecord, Page, ProgramFilter,
             ProgramRow, SigningKeyRecord, StoreError, StoreResult, TargetFilter, TargetPairs, TenantRecord,
         };
         use crate::store::sealed::SIGNING_KEY_PRIVATE;
@@ -132,7 +132,7 @@ macro_rules! impl_store {
         }
 
         const CLIENT_SELECT: &str = "SELECT c.client_id, c.tenant_id, c.secret_hash, c.scopes, c.role, c.ven_name, \
-             c.enabled AND t.enabled FROM clients c JOIN tenants t ON t.id = c.tenant_id";
+             c.enabled AND t.enabled, c.instance_id FROM clients c JOIN tenants t ON t.id = c.tenant_id";
 
         fn client_record(row: &<$db as sqlx::Database>::Row) -> ClientRecord {
             ClientRecord {
@@ -143,6 +143,7 @@ macro_rules! impl_store {
                 role: row.get(4),
                 ven_name: row.get(5),
                 enabled: row.get(6),
+                instance_id: row.get(7),
             }
         }
 
@@ -306,8 +307,8 @@ macro_rules! impl_store {
 
             async fn insert_client(&self, client: &ClientRecord) -> StoreResult<()> {
                 sqlx::query(
-                    "INSERT INTO clients (client_id, tenant_id, secret_hash, scopes, role, ven_name, enabled, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO clients (client_id, tenant_id, secret_hash, scopes, role, ven_name, enabled, created_at, instance_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(&client.client_id)
                 .bind(client.tenant.as_str())
@@ -317,6 +318,7 @@ macro_rules! impl_store {
                 .bind(&client.ven_name)
                 .bind(client.enabled)
                 .bind(now_text())
+                .bind(&client.instance_id)
                 .execute(&self.write)
                 .await
                 .map_err(StoreError::classify)?;
@@ -331,15 +333,20 @@ macro_rules! impl_store {
                 Ok(rows.first().map(client_record))
             }
 
-            async fn client_enabled(&self, client_id: &str) -> StoreResult<Option<bool>> {
+            async fn client_binding(&self, client_id: &str) -> StoreResult<Option<ClientBinding>> {
                 let rows = sqlx::query(
-                    "SELECT c.enabled AND t.enabled FROM clients c JOIN tenants t ON t.id = c.tenant_id \
-                     WHERE c.client_id = $1",
+                    "SELECT c.instance_id, c.tenant_id, c.role, c.enabled AND t.enabled FROM clients c \
+                     JOIN tenants t ON t.id = c.tenant_id WHERE c.client_id = $1",
                 )
                 .bind(client_id)
                 .fetch_all(&self.read)
                 .await?;
-                Ok(rows.first().map(|row| row.get::<bool, _>(0)))
+                Ok(rows.first().map(|row| ClientBinding {
+                    instance_id: row.get(0),
+                    tenant: TenantId(row.get(1)),
+                    role: row.get(2),
+                    enabled: row.get(3),
+                }))
             }
 
             async fn list_clients(&self, tenant: Option<&TenantId>) -> StoreResult<Vec<ClientRecord>> {
@@ -470,7 +477,7 @@ macro_rules! impl_store {
             async fn insert_identity_provider(&self, idp: &IdentityProviderRecord) -> StoreResult<()> {
                 let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
                     "INSERT INTO identity_providers (id, tenant_id, issuer, audience, jwks_url, scope_claim, \
-                     roles_claim, role_scopes, ven_claim, created_at) ",
+                     roles_claim, role_scopes, ven_claim, created_at, role, bl_roles, ven_roles) ",
                 );
                 qb.push_values([idp], |mut row, idp| {
                     row.push_bind(&idp.id)
@@ -482,7 +489,10 @@ macro_rules! impl_store {
                         .push_bind(&idp.roles_claim)
                         .push_bind(&idp.role_scopes)
                         .push_bind(&idp.ven_claim)
-                        .push_bind(&idp.created_at);
+                        .push_bind(&idp.created_at)
+                        .push_bind(&idp.role)
+                        .push_bind(&idp.bl_roles)
+                        .push_bind(&idp.ven_roles);
                 });
                 qb.build().execute(&self.write).await.map_err(StoreError::classify)?;
                 Ok(())
@@ -491,7 +501,7 @@ macro_rules! impl_store {
             async fn list_identity_providers(&self, tenant: Option<&TenantId>) -> StoreResult<Vec<IdentityProviderRecord>> {
                 let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
                     "SELECT id, tenant_id, issuer, audience, jwks_url, scope_claim, roles_claim, role_scopes, \
-                     ven_claim, created_at FROM identity_providers",
+                     ven_claim, created_at, role, bl_roles, ven_roles FROM identity_providers",
                 );
                 if let Some(tenant) = tenant {
                     qb.push(" WHERE tenant_id = ").push_bind(tenant.as_str());
@@ -511,6 +521,9 @@ macro_rules! impl_store {
                         role_scopes: row.get(7),
                         ven_claim: row.get(8),
                         created_at: row.get(9),
+                        role: row.get(10),
+                        bl_roles: row.get(11),
+                        ven_roles: row.get(12),
                     })
                     .collect())
             }

@@ -1,8 +1,11 @@
 //! The administration API (`/admin/…`): tenants, clients and their roles, secrets, disabling,
 //! and who may call it. Identity providers and the audit log are in `admin/records.rs`, the CLI
-//! mirror in `admin/cli.rs`.
+//! mirror in `admin/cli.rs`, tokens bound to their client record in `admin/binding.rs`, and the
+//! checks of path ids in `admin/path_ids.rs`.
 
+mod binding;
 mod cli;
+mod path_ids;
 mod records;
 
 use crate::backend_tests;

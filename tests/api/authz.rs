@@ -535,7 +535,7 @@ impl World {
             Body::Tenant => json!({"id": format!("t-new-{n}")}),
             Body::Client => json!({"tenant": TENANT_A, "role": "bl", "scopes": ["read_all"]}),
             Body::Idp => json!({"tenant": TENANT_A, "issuer": format!("https://idp-{n}.example"),
-                                "audience": "vtn", "jwksUrl": format!("https://idp-{n}.example/jwks")}),
+                                "audience": "vtn", "jwksUrl": format!("https://idp-{n}.example/jwks"), "role": "bl"}),
             Body::Voltus => voltus_config(),
             Body::Ping => json!({"event": {"name": ""}, "resource": ""}),
             Body::TokenForm => {

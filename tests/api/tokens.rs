@@ -1,5 +1,8 @@
 //! Token issuing and verification beyond the basics: EdDSA keys published as a JWKS and
 //! rotated, external identity providers, rate limits, and the `oauth2` crate as a real client.
+//! How a provider's tokens get their role is in `tokens/idp_roles.rs`.
+
+mod idp_roles;
 
 use crate::backend_tests;
 use crate::helpers::*;
@@ -361,6 +364,7 @@ async fn register_provider(app: &TestApp, admin: &str, tenant: &str, jwks_url: &
     let body = json!({
         "tenant": tenant, "issuer": ISSUER, "audience": AUDIENCE, "jwksUrl": jwks_url,
         "rolesClaim": "roles", "roleScopes": {"dr-operator": ["read_all", "write_programs"]},
+        "role": "bl",
     });
     let response = app
         .request(

@@ -270,6 +270,8 @@ async fn cli_manages_identity_providers(backend: Backend) {
         "dr-operator=read_all,write_programs",
         "--role-scope",
         "viewer=read_all",
+        "--role",
+        "bl",
     ];
     let created = vtn(&app, &add).await.json();
     assert_eq!(created["scopeClaim"], "scope");
@@ -304,6 +306,41 @@ async fn cli_manages_identity_providers(backend: Backend) {
         .error()
         .contains("not found"));
     assert_eq!(vtn(&app, &["idp", "list"]).await.json(), json!([]));
+    // The role mapping is required, and checked like the API's.
+    assert!(vtn(&app, &add[..add.len() - 2])
+        .await
+        .error()
+        .contains("--role"));
+    let mut mapped = add[..add.len() - 2].to_vec();
+    mapped.extend([
+        "--role",
+        "mapped",
+        "--bl-role",
+        "dr-operator,planner",
+        "--ven-role",
+        "device",
+    ]);
+    assert!(vtn(&app, &mapped).await.error().contains("venClaim:"));
+    mapped.extend(["--ven-claim", "ven"]);
+    let created_mapped = vtn(&app, &mapped).await.json();
+    assert_eq!(
+        (
+            &created_mapped["role"],
+            &created_mapped["blRoles"],
+            &created_mapped["venRoles"]
+        ),
+        (
+            &json!("mapped"),
+            &json!(["dr-operator", "planner"]),
+            &json!(["device"])
+        )
+    );
+    vtn(
+        &app,
+        &["idp", "delete", created_mapped["id"].as_str().unwrap()],
+    )
+    .await
+    .json();
 
     let entries = vtn(&app, &["audit", "list", "--limit", "2"]).await.json();
     let actions: Vec<(&str, &str)> = entries

@@ -18,7 +18,7 @@ async fn the_audit_log_records_who_did_what(backend: Backend) {
     op.act(&format!("/admin/clients/{id}/enable"), 200).await;
     op.act("/admin/tenants/acme/disable", 200).await;
     op.act("/admin/tenants/acme/enable", 200).await;
-    let idp = json!({"tenant": "acme", "issuer": "https://idp.acme.example", "audience": "vtn", "jwksUrl": "https://idp.acme.example/jwks"});
+    let idp = json!({"tenant": "acme", "issuer": "https://idp.acme.example", "audience": "vtn", "jwksUrl": "https://idp.acme.example/jwks", "role": "bl"});
     let idp_id = op.post("/admin/identity-providers", idp, 201).await["id"]
         .as_str()
         .unwrap()
@@ -124,6 +124,7 @@ async fn identity_providers_are_registered_per_issuer(backend: Backend) {
         "tenant": "acme", "issuer": "https://login.acme.example/", "audience": "openadr3-vtn",
         "jwksUrl": "https://login.acme.example/jwks", "rolesClaim": "roles",
         "roleScopes": {"dr-operator": ["read_all", "write_programs"]}, "venClaim": "ven",
+        "role": "ven",
     });
     let created = op
         .post("/admin/identity-providers", body.clone(), 201)
