@@ -4,7 +4,7 @@
 use crate::api::{self, extract::BodyLimit, limits::RequestTimeout};
 use crate::auth::clients::{bootstrap, CreatedClient};
 use crate::auth::external::ExternalProviders;
-use crate::auth::rate_limit::TokenRateLimits;
+use crate::auth::rate_limit::{TokenRateLimits, TokenRates};
 use crate::auth::TokenService;
 use crate::bridge::voltus::{self as voltus, Bridge};
 use crate::config::ServeArgs;
@@ -107,10 +107,12 @@ impl Application {
             voltus,
             store,
             tokens,
-            token_limits: TokenRateLimits::new(
-                args.token_rate_per_client,
-                args.token_rate_per_address,
-            ),
+            token_limits: TokenRateLimits::new(TokenRates {
+                per_client: args.token_rate_per_client,
+                per_address: args.token_rate_per_address,
+                failures_per_client: args.token_failures_per_client,
+                failures_per_address: args.token_failures_per_address,
+            }),
             public_url: args.public_url.clone(),
             trust_forwarded_for: args.trust_forwarded_for,
         });

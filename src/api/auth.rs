@@ -234,7 +234,7 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
         );
     }
     // Before the (deliberately slow) secret check, so guessing cannot burn the CPU.
-    if let Err(retry_after) = state.token_limits.check_client(&client_id) {
+    if let Err(retry_after) = state.token_limits.admit(&client_id, &address) {
         return too_many_requests(retry_after);
     }
     let client = match state.store.find_client(&client_id).await {
@@ -256,13 +256,17 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
     let client = match client {
         Some(client) if authenticated && client.enabled => client,
         _ => {
+            state.token_limits.record_failure(&client_id, &address);
             return oauth_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 "unknown client, wrong secret, or client disabled",
-            )
+            );
         }
     };
+
+    // The secret was right: this address keeps getting tokens while someone else guesses.
+    state.token_limits.record_success(&client_id, &address);
 
     let allowed: Vec<Scope> = client.scopes.split(' ').filter_map(Scope::parse).collect();
     let granted = match field("scope").filter(|s| !s.trim().is_empty()) {

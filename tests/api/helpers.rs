@@ -217,6 +217,8 @@ pub fn serve_args(database_url: &str) -> ServeArgs {
         jwt_secret: Some(JWT_SECRET.into()),
         token_rate_per_client: 600,
         token_rate_per_address: 6000,
+        token_failures_per_client: 600,
+        token_failures_per_address: 6000,
         trust_forwarded_for: false,
         jwks_refresh_seconds: 60,
         jwks_timeout_seconds: 2,

@@ -3,6 +3,7 @@
 //! How a provider's tokens get their role is in `tokens/idp_roles.rs`.
 
 mod idp_roles;
+mod lockout;
 
 use crate::backend_tests;
 use crate::helpers::*;
@@ -292,8 +293,8 @@ async fn the_oauth2_crate_gets_tokens_from_us(backend: Backend) {
 
 // --- External identity providers -------------------------------------------------------------
 
-const ISSUER: &str = "https://idp.example.test";
-const AUDIENCE: &str = "openadr3-vtn-tests";
+pub(crate) const ISSUER: &str = "https://idp.example.test";
+pub(crate) const AUDIENCE: &str = "openadr3-vtn-tests";
 
 fn ed25519_key() -> (EncodingKey, String) {
     let rng = ring::rand::SystemRandom::new();
@@ -306,15 +307,15 @@ fn ed25519_key() -> (EncodingKey, String) {
 }
 
 /// A stand-in identity provider: serves a JWKS with one key and signs tokens with it.
-struct TestProvider {
+pub(crate) struct TestProvider {
     key: EncodingKey,
-    kid: String,
-    jwks_url: String,
+    pub(crate) kid: String,
+    pub(crate) jwks_url: String,
     fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl TestProvider {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let (key, x) = ed25519_key();
         let kid = "idp-key-1".to_owned();
         let jwks = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"}]});
@@ -347,7 +348,7 @@ impl TestProvider {
         }
     }
 
-    fn token(&self, kid: &str, audience: &str, extra: Value) -> String {
+    pub(crate) fn token(&self, kid: &str, audience: &str, extra: Value) -> String {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid.to_owned());
         let now = chrono::Utc::now().timestamp();

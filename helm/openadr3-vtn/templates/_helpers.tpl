@@ -195,7 +195,7 @@ the Deployment, so every render runs them.
 {{- if not (has .Values.preStopMethod (list "auto" "sleepAction" "exec")) }}
 {{- fail "preStopMethod must be \"auto\", \"sleepAction\" or \"exec\"." }}
 {{- end }}
-{{- range $key, $min := dict "tokenRatePerClient" 1 "tokenRatePerAddress" 1 "jwksRefreshSeconds" 0 "jwksTimeoutSeconds" 1 }}
+{{- range $key, $min := dict "tokenRatePerClient" 1 "tokenRatePerAddress" 1 "tokenFailuresPerClient" 1 "tokenFailuresPerAddress" 1 "jwksRefreshSeconds" 0 "jwksTimeoutSeconds" 1 }}
 {{- $v := index $.Values.auth $key }}
 {{- if or (and (kindIs "string" $v) (not (regexMatch "^[0-9]+$" $v))) (lt (int64 $v) (int64 $min)) }}
 {{- fail (printf "auth.%s must be a whole number, at least %d (not %v)." $key $min $v) }}
