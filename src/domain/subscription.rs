@@ -210,6 +210,55 @@ pub struct SubscriptionSecret {
     pub secret: String,
 }
 
+/// A subscription body split for storage: the body without its bearer tokens, and the tokens
+/// by position in `objectOperations` (JSON, e.g. `["t1",null]`), which the store seals. `None`
+/// tokens when the body has none: then the body is returned unchanged.
+pub fn split_bearer_tokens(body: &str) -> (String, Option<String>) {
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return (body.to_owned(), None);
+    };
+    let Some(operations) = value
+        .get_mut("objectOperations")
+        .and_then(|o| o.as_array_mut())
+    else {
+        return (body.to_owned(), None);
+    };
+    let tokens: Vec<Option<String>> = operations
+        .iter_mut()
+        .map(|operation| {
+            let token = operation.get("bearerToken")?.as_str()?.to_owned();
+            operation.as_object_mut()?.remove("bearerToken");
+            Some(token)
+        })
+        .collect();
+    if tokens.iter().all(Option::is_none) {
+        return (body.to_owned(), None);
+    }
+    (value.to_string(), serde_json::to_string(&tokens).ok())
+}
+
+/// The body as the API returns it to the owner: [`split_bearer_tokens`] undone.
+pub fn merge_bearer_tokens(body: &str, tokens: Option<&str>) -> String {
+    let Some(tokens) = tokens.and_then(|t| serde_json::from_str::<Vec<Option<String>>>(t).ok())
+    else {
+        return body.to_owned();
+    };
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return body.to_owned();
+    };
+    if let Some(operations) = value
+        .get_mut("objectOperations")
+        .and_then(|o| o.as_array_mut())
+    {
+        for (operation, token) in operations.iter_mut().zip(tokens) {
+            if let (Some(fields), Some(token)) = (operation.as_object_mut(), token) {
+                fields.insert("bearerToken".into(), serde_json::Value::String(token));
+            }
+        }
+    }
+    value.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +297,23 @@ mod tests {
             r#"["GET","READ","POST","CREATE","PUT","UPDATE","DELETE"]"#
         );
         assert!(serde_json::from_str::<Operation>(r#""get""#).is_err());
+    }
+
+    #[test]
+    fn bearer_tokens_split_out_and_merge_back() {
+        let body = r#"{"id":"s","objectOperations":[{"callbackUrl":"u1","bearerToken":"t1"},{"callbackUrl":"u2"}]}"#;
+        let (stripped, tokens) = split_bearer_tokens(body);
+        assert!(!stripped.contains("t1"), "{stripped}");
+        assert_eq!(tokens.as_deref(), Some(r#"["t1",null]"#));
+        let merged: serde_json::Value =
+            serde_json::from_str(&merge_bearer_tokens(&stripped, tokens.as_deref())).unwrap();
+        assert_eq!(
+            merged,
+            serde_json::from_str::<serde_json::Value>(body).unwrap()
+        );
+        let plain = r#"{"objectOperations":[{"callbackUrl":"u"}]}"#;
+        assert_eq!(split_bearer_tokens(plain), (plain.to_owned(), None));
+        assert_eq!(merge_bearer_tokens(plain, None), plain);
     }
 
     #[test]

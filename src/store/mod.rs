@@ -221,7 +221,7 @@ impl TargetFilter {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     pub skip: i64,
     pub limit: i64,

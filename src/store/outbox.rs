@@ -304,7 +304,7 @@ macro_rules! impl_outbox_store {
                     change_seq: i64,
                 ) -> StoreResult<Vec<SubscriptionCandidate>> {
                     let rows = sqlx::query(
-                        "SELECT s.id, s.owner, s.client_id, s.body FROM subscriptions s WHERE s.tenant_id = $1 \
+                        "SELECT s.id, s.owner, s.client_id, s.body, s.bearer_tokens FROM subscriptions s WHERE s.tenant_id = $1 \
                          AND (s.retired_by_change IS NULL OR s.retired_by_change >= $2) AND EXISTS (\
                          SELECT 1 FROM subscription_objects o WHERE o.owner_seq = s.seq AND o.object_type = $3 \
                          AND o.operation = $4) ORDER BY s.seq",
@@ -315,19 +315,19 @@ macro_rules! impl_outbox_store {
                     .bind(operation)
                     .fetch_all(&self.read)
                     .await?;
-                    Ok(rows
-                        .iter()
+                    rows.iter()
                         .map(|row| {
                             let id: String = row.get(0);
                             let client_id: Option<String> = row.get(2);
-                            SubscriptionCandidate {
+                            let body = crate::store::subscriptions::open_body(&self.secrets, tenant.as_str(), &id, row.get(3), row.get(4))?;
+                            Ok(SubscriptionCandidate {
                                 subscriber: crate::store::subscriber_key(client_id.as_deref(), &id),
                                 id,
                                 owner: row.get(1),
-                                body: row.get(3),
-                            }
+                                body,
+                            })
                         })
-                        .collect())
+                        .collect()
                 }
 
                 async fn ven_audience(&self, tenant: &TenantId, ven_name: &str) -> StoreResult<Option<VenAudience>> {
@@ -479,7 +479,7 @@ macro_rules! impl_outbox_store {
                     }
                     let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
                         "SELECT d.seq, d.id, d.tenant_id, d.subscription_id, d.object_type, d.operation, d.object_id, \
-                         d.subscriber, d.callback_url, s.body, d.attempts, c.notification, s.signing_secret \
+                         d.subscriber, d.callback_url, s.body, d.attempts, c.notification, s.signing_secret, s.bearer_tokens \
                          FROM deliveries d JOIN changes c ON c.seq = d.change_seq \
                          JOIN subscriptions s ON s.tenant_id = d.tenant_id AND s.id = d.subscription_id \
                          WHERE d.lease_owner = ",
@@ -492,24 +492,28 @@ macro_rules! impl_outbox_store {
                     qb.push(") ORDER BY d.change_seq, d.seq");
                     // Read on the write pool: on SQLite the read pool could lag behind the claim.
                     let rows = qb.build().fetch_all(&self.write).await?;
-                    Ok(rows
-                        .iter()
-                        .map(|row| DeliveryJob {
-                            seq: row.get(0),
-                            id: row.get(1),
-                            tenant: TenantId(row.get(2)),
-                            subscription_id: row.get(3),
-                            object_type: row.get(4),
-                            operation: row.get(5),
-                            object_id: row.get(6),
-                            subscriber: row.get(7),
-                            callback_url: row.get(8),
-                            subscription: row.get(9),
-                            attempts: row.get(10),
-                            notification: row.get(11),
-                            signing_secret: row.get(12),
+                    rows.iter()
+                        .map(|row| {
+                            let (tenant, subscription_id): (String, String) = (row.get(2), row.get(3));
+                            let subscription = crate::store::subscriptions::open_body(&self.secrets, &tenant, &subscription_id, row.get(9), row.get(13))?;
+                            let signing_secret = crate::store::subscriptions::open_signing_secret(&self.secrets, &tenant, &subscription_id, row.get(12))?;
+                            Ok(DeliveryJob {
+                                seq: row.get(0),
+                                id: row.get(1),
+                                tenant: TenantId(tenant),
+                                subscription_id,
+                                object_type: row.get(4),
+                                operation: row.get(5),
+                                object_id: row.get(6),
+                                subscriber: row.get(7),
+                                callback_url: row.get(8),
+                                subscription,
+                                attempts: row.get(10),
+                                notification: row.get(11),
+                                signing_secret,
+                            })
                         })
-                        .collect())
+                        .collect()
                 }
 
                 async fn release_delivery(&self, worker: &str, seq: i64) -> StoreResult<()> {

@@ -269,11 +269,33 @@ pub const VOLTUS_WEBHOOK_SECRET: ProtectedColumn = ProtectedColumn {
     protection: Protection::Hashed,
 };
 
+/// A subscription's bearer tokens (JSON, by position in `objectOperations`), split out of its
+/// body (see `domain::subscription::split_bearer_tokens`), by tenant and subscription id.
+pub const SUBSCRIPTION_BEARER_TOKENS: ProtectedColumn = ProtectedColumn {
+    table: "subscriptions",
+    key_columns: &["tenant_id", "id"],
+    column: "bearer_tokens",
+    protection: Protection::Sealed,
+};
+
+/// The secret that signs a subscription's deliveries, by tenant and subscription id.
+pub const SUBSCRIPTION_SIGNING_SECRET: ProtectedColumn = ProtectedColumn {
+    table: "subscriptions",
+    key_columns: &["tenant_id", "id"],
+    column: "signing_secret",
+    protection: Protection::Sealed,
+};
+
 /// Every protected column: sealed (or hashed) at startup when still in plaintext, re-sealed by
 /// `openadr3-vtn secrets reseal`. A new secret column is added here, and its store code seals
 /// on write and opens on read with [`ProtectedColumn::aad`] of the same key columns.
-pub const PROTECTED_COLUMNS: &[ProtectedColumn] =
-    &[SIGNING_KEY_PRIVATE, VOLTUS_API_KEY, VOLTUS_WEBHOOK_SECRET];
+pub const PROTECTED_COLUMNS: &[ProtectedColumn] = &[
+    SIGNING_KEY_PRIVATE,
+    VOLTUS_API_KEY,
+    VOLTUS_WEBHOOK_SECRET,
+    SUBSCRIPTION_BEARER_TOKENS,
+    SUBSCRIPTION_SIGNING_SECRET,
+];
 
 impl ProtectedColumn {
     /// `table.column`, as logs and `secrets reseal` name it.
@@ -591,12 +613,57 @@ macro_rules! impl_secret_store {
                 }
             }
 
+            impl $store {
+                /// Moves the bearer tokens of subscription bodies stored before they had a
+                /// column of their own into it, sealed (see `store::subscriptions::seal_body`).
+                async fn split_subscription_tokens(&self) -> StoreResult<SealCount> {
+                    let mut tx = self.write.begin_with($begin).await?;
+                    let rows = sqlx::query(&format!(
+                        "SELECT tenant_id, id, body FROM subscriptions WHERE bearer_tokens IS NULL \
+                         AND body LIKE '%\"bearerToken\"%'{}",
+                        $lock
+                    ))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let mut count = SealCount {
+                        column: crate::store::sealed::SUBSCRIPTION_BEARER_TOKENS.name(),
+                        sealed: 0,
+                        resealed: 0,
+                    };
+                    for row in &rows {
+                        let (tenant, id, body): (String, String, String) =
+                            (row.get(0), row.get(1), row.get(2));
+                        let tenant = crate::domain::TenantId(tenant);
+                        let (stripped, tokens) =
+                            crate::store::subscriptions::seal_body(&self.secrets, &tenant, &id, &body);
+                        let Some(tokens) = tokens else { continue };
+                        sqlx::query(
+                            "UPDATE subscriptions SET body = $1, bearer_tokens = $2 \
+                             WHERE tenant_id = $3 AND id = $4 AND bearer_tokens IS NULL",
+                        )
+                        .bind(stripped)
+                        .bind(tokens)
+                        .bind(tenant.as_str())
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                        count.sealed += 1;
+                    }
+                    tx.commit().await?;
+                    Ok(count)
+                }
+            }
+
             #[async_trait::async_trait]
             impl crate::store::sealed::SecretStore for $store {
                 async fn seal_secrets(&self, reseal: bool) -> StoreResult<Vec<SealCount>> {
+                    let split = self.split_subscription_tokens().await?;
                     let mut counts = Vec::new();
                     for column in PROTECTED_COLUMNS {
                         counts.push(self.seal_column(column, reseal).await?);
+                    }
+                    if let Some(count) = counts.iter_mut().find(|c| c.column == split.column) {
+                        count.sealed += split.sealed;
                     }
                     Ok(counts)
                 }

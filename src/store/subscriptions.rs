@@ -1,12 +1,63 @@
-//! Storage of subscriptions. Each is stored as the exact JSON the API returns (callback URLs and
-//! bearer tokens included, for delivery), next to the columns that filters and ownership need;
+//! Storage of subscriptions. Each is stored as the JSON the API returns, except that its bearer
+//! tokens are split out and sealed (`bearer_tokens`, like the `signing_secret`): a database dump
+//! yields neither. Next to it are the columns that filters and ownership need;
 //! targets and subscribed object types go to side tables (`subscription_targets`,
 //! `subscription_objects`). Every method takes the tenant first; `ven` (the VEN name of a VEN
 //! client) restricts a call to the subscriptions that VEN owns.
 
+use super::sealed::{SecretCipher, SUBSCRIPTION_BEARER_TOKENS, SUBSCRIPTION_SIGNING_SECRET};
 use super::{Page, StoreResult, TargetFilter, TargetPairs};
+use crate::domain::subscription::{merge_bearer_tokens, split_bearer_tokens};
 use crate::domain::TenantId;
 use async_trait::async_trait;
+
+/// What to store for a subscription's `body`: the body without its bearer tokens (also what
+/// its change notifications carry), and the tokens sealed to the row.
+pub(crate) fn seal_body(
+    secrets: &SecretCipher,
+    tenant: &TenantId,
+    id: &str,
+    body: &str,
+) -> (String, Option<String>) {
+    let (stripped, tokens) = split_bearer_tokens(body);
+    let aad = SUBSCRIPTION_BEARER_TOKENS.aad(&[tenant.as_str(), id]);
+    (stripped, tokens.map(|tokens| secrets.seal(&aad, &tokens)))
+}
+
+/// The body as the API returns it to the owner, from what [`seal_body`] stored.
+pub(crate) fn open_body(
+    secrets: &SecretCipher,
+    tenant: &str,
+    id: &str,
+    body: &str,
+    sealed_tokens: Option<&str>,
+) -> StoreResult<String> {
+    let Some(sealed) = sealed_tokens else {
+        return Ok(body.to_owned());
+    };
+    let tokens = secrets.open(&SUBSCRIPTION_BEARER_TOKENS.aad(&[tenant, id]), sealed)?;
+    Ok(merge_bearer_tokens(body, Some(&tokens)))
+}
+
+pub(crate) fn seal_signing_secret(
+    secrets: &SecretCipher,
+    tenant: &TenantId,
+    id: &str,
+    secret: Option<&str>,
+) -> Option<String> {
+    let aad = SUBSCRIPTION_SIGNING_SECRET.aad(&[tenant.as_str(), id]);
+    secret.map(|secret| secrets.seal(&aad, secret))
+}
+
+pub(crate) fn open_signing_secret(
+    secrets: &SecretCipher,
+    tenant: &str,
+    id: &str,
+    sealed: Option<&str>,
+) -> StoreResult<Option<String>> {
+    let aad = SUBSCRIPTION_SIGNING_SECRET.aad(&[tenant, id]);
+    Ok(sealed.map(|s| secrets.open(&aad, s)).transpose()?)
+}
 
 /// One (objectOperations entry, object type, operation) of a subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,10 +337,12 @@ macro_rules! impl_subscription_store {
             #[async_trait::async_trait]
             impl crate::store::SubscriptionStore for $store {
                 async fn insert_subscription(&self, tenant: &TenantId, row: &SubscriptionRow) -> StoreResult<()> {
+                    let (body, bearer_tokens) = crate::store::subscriptions::seal_body(&self.secrets, tenant, &row.id, &row.body);
+                    let signing_secret = crate::store::subscriptions::seal_signing_secret(&self.secrets, tenant, &row.id, row.signing_secret.as_deref());
                     let mut tx = self.write.begin().await?;
                     require_program(&mut tx, tenant, &row.program_id).await?;
                     let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
-                        "INSERT INTO subscriptions (tenant_id, id, program_id, client_name, owner, signing_secret, client_id, body) VALUES (",
+                        "INSERT INTO subscriptions (tenant_id, id, program_id, client_name, owner, signing_secret, client_id, body, bearer_tokens) VALUES (",
                     );
                     let mut values = qb.separated(", ");
                     values
@@ -298,27 +351,30 @@ macro_rules! impl_subscription_store {
                         .push_bind(&row.program_id)
                         .push_bind(&row.client_name)
                         .push_bind(row.owner.as_deref())
-                        .push_bind(row.signing_secret.as_deref())
+                        .push_bind(signing_secret.as_deref())
                         .push_bind(row.client_id.as_deref())
-                        .push_bind(&row.body);
+                        .push_bind(&body)
+                        .push_bind(bearer_tokens.as_deref());
                     qb.push(") RETURNING seq");
                     let seq = super::returning_seq(&mut tx, &mut qb)
                         .await?
                         .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
                     super::insert_targets(&mut tx, "subscription_targets", tenant, seq, &row.targets).await?;
                     replace_objects(&mut tx, tenant, seq, &row.objects).await?;
-                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "SUBSCRIPTION", operation: "POST", object_id: &row.id, owner: row.owner.as_deref(), body: &row.body }).await?;
+                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "SUBSCRIPTION", operation: "POST", object_id: &row.id, owner: row.owner.as_deref(), body: &body }).await?;
                     tx.commit().await.map_err(StoreError::classify)?;
                     self.signal.notify_one();
                     Ok(())
                 }
 
                 async fn get_subscription(&self, tenant: &TenantId, id: &str, ven: Option<&str>) -> StoreResult<Option<String>> {
-                    let rows: Vec<String> = one_subscription("body", tenant, id, ven)
-                        .build_query_scalar()
+                    let rows = one_subscription("body, s.bearer_tokens", tenant, id, ven)
+                        .build()
                         .fetch_all(&self.read)
                         .await?;
-                    Ok(rows.into_iter().next())
+                    rows.first()
+                        .map(|row| crate::store::subscriptions::open_body(&self.secrets, tenant.as_str(), id, row.get(0), row.get(1)))
+                        .transpose()
                 }
 
                 async fn list_subscriptions(
@@ -328,7 +384,7 @@ macro_rules! impl_subscription_store {
                     page: Page,
                 ) -> StoreResult<Vec<String>> {
                     let mut qb: QueryBuilder<'_, $db> =
-                        QueryBuilder::new("SELECT s.body FROM subscriptions s WHERE s.retired_by_change IS NULL AND s.tenant_id = ");
+                        QueryBuilder::new("SELECT s.id, s.body, s.bearer_tokens FROM subscriptions s WHERE s.retired_by_change IS NULL AND s.tenant_id = ");
                     qb.push_bind(tenant.as_str());
                     if let Some(ven) = &filter.ven {
                         qb.push(" AND s.owner = ").push_bind(ven.as_str());
@@ -352,7 +408,10 @@ macro_rules! impl_subscription_store {
                     }
                     super::push_target_filter(&mut qb, &filter.targets, "subscription_targets", "s");
                     super::push_page(&mut qb, "s", page);
-                    Ok(qb.build_query_scalar().fetch_all(&self.read).await?)
+                    let rows = qb.build().fetch_all(&self.read).await?;
+                    rows.iter()
+                        .map(|row| crate::store::subscriptions::open_body(&self.secrets, tenant.as_str(), row.get(0), row.get(1), row.get(2)))
+                        .collect()
                 }
 
                 async fn update_subscription(
@@ -361,6 +420,7 @@ macro_rules! impl_subscription_store {
                     row: &SubscriptionRow,
                     ven: Option<&str>,
                 ) -> StoreResult<bool> {
+                    let (body, bearer_tokens) = crate::store::subscriptions::seal_body(&self.secrets, tenant, &row.id, &row.body);
                     let mut tx = self.write.begin().await?;
                     require_program(&mut tx, tenant, &row.program_id).await?;
                     let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("UPDATE subscriptions SET program_id = ");
@@ -368,7 +428,9 @@ macro_rules! impl_subscription_store {
                         .push(", client_name = ")
                         .push_bind(&row.client_name)
                         .push(", body = ")
-                        .push_bind(&row.body)
+                        .push_bind(&body)
+                        .push(", bearer_tokens = ")
+                        .push_bind(bearer_tokens.as_deref())
                         .push(" WHERE tenant_id = ")
                         .push_bind(tenant.as_str())
                         .push(" AND id = ")
@@ -385,7 +447,7 @@ macro_rules! impl_subscription_store {
                     super::replace_targets(&mut tx, "subscription_targets", tenant, seq, &row.targets).await?;
                     replace_objects(&mut tx, tenant, seq, &row.objects).await?;
                     reroute_deliveries(&mut tx, tenant, row).await?;
-                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "SUBSCRIPTION", operation: "PUT", object_id: &row.id, owner: owner.as_deref(), body: &row.body }).await?;
+                    super::record_change(&mut tx, tenant, crate::store::Change { object_type: "SUBSCRIPTION", operation: "PUT", object_id: &row.id, owner: owner.as_deref(), body: &body }).await?;
                     tx.commit().await.map_err(StoreError::classify)?;
                     self.signal.notify_one();
                     Ok(true)
@@ -401,7 +463,8 @@ macro_rules! impl_subscription_store {
                         .build_query_scalar()
                         .fetch_all(&self.read)
                         .await?;
-                    Ok(rows.into_iter().next().flatten())
+                    let sealed = rows.into_iter().next().flatten();
+                    crate::store::subscriptions::open_signing_secret(&self.secrets, tenant.as_str(), id, sealed.as_deref())
                 }
 
                 async fn delete_subscription(
@@ -410,7 +473,16 @@ macro_rules! impl_subscription_store {
                     id: &str,
                     ven: Option<&str>,
                 ) -> StoreResult<Option<String>> {
-                    super::delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "subscriptions", object_type: "SUBSCRIPTION", has_owner: true, live: " AND retired_by_change IS NULL" }, tenant, id, ven.map(|v| ("owner", v))).await
+                    // The tokens are read first: the deleted body is returned as the owner sees it.
+                    let tokens: Vec<Option<String>> = one_subscription("bearer_tokens", tenant, id, ven)
+                        .build_query_scalar()
+                        .fetch_all(&self.write)
+                        .await?;
+                    let tokens = tokens.into_iter().next().flatten();
+                    let deleted = super::delete_body(&self.write, &self.signal, crate::store::ObjectTable { table: "subscriptions", object_type: "SUBSCRIPTION", has_owner: true, live: " AND retired_by_change IS NULL" }, tenant, id, ven.map(|v| ("owner", v))).await?;
+                    deleted
+                        .map(|body| crate::store::subscriptions::open_body(&self.secrets, tenant.as_str(), id, &body, tokens.as_deref()))
+                        .transpose()
                 }
             }
         }

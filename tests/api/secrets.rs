@@ -4,6 +4,7 @@
 
 use crate::backend_tests;
 use crate::helpers::*;
+use crate::receiver::callback_url;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use openadr3_vtn::bridge::voltus::simulator::Simulator;
@@ -607,7 +608,104 @@ async fn a_generated_key_is_accepted() {
     assert!(!bad.status.success());
 }
 
+const BEARER: &str = "bearer-token-that-must-not-leak";
+
+/// A subscription's bearer tokens and signing secret are stored sealed (the tokens split out of
+/// its body), yet its owner reads them as before; those of a database from before sealing are
+/// sealed when the server starts.
+async fn subscription_tokens_and_signing_secrets_are_sealed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let program = app.create_program("p", json!(null)).await;
+    let body = json!({
+        "clientName": "c", "programID": program["id"],
+        "objectOperations": [
+            {"objects": ["EVENT"], "operations": ["POST"], "callbackUrl": callback_url(), "bearerToken": BEARER},
+            {"objects": ["PROGRAM"], "operations": ["PUT"], "callbackUrl": callback_url()},
+        ],
+    });
+    let created = expect_json(app.post("/subscriptions", body).await, 201).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let read = expect_json(app.get(&format!("/subscriptions/{id}")).await, 200).await;
+    assert_eq!(read, created);
+    assert_eq!(read["objectOperations"][0]["bearerToken"], BEARER);
+    assert!(
+        read["objectOperations"][1].get("bearerToken").is_none(),
+        "{read}"
+    );
+    let listed = expect_json(app.get("/subscriptions").await, 200).await;
+    assert_eq!(listed[0], created);
+    let secret = expect_json(app.get(&format!("/subscriptions/{id}/secret")).await, 200).await;
+    let secret = secret["secret"].as_str().unwrap().to_owned();
+
+    let stored = texts(
+        &app.database_url,
+        "SELECT bearer_tokens FROM subscriptions UNION ALL SELECT signing_secret FROM subscriptions",
+    )
+    .await;
+    assert!(
+        stored.iter().all(|v| v.starts_with("sealed:v1:test-1:")),
+        "{stored:?}"
+    );
+    let dumped = dump(&app.database_url).await;
+    assert!(!dumped.contains(BEARER), "the dump holds the bearer token");
+    assert!(
+        !dumped.contains(&secret),
+        "the dump holds the signing secret"
+    );
+
+    // As an older server stored it: the token in the body, the signing secret in plaintext.
+    let legacy = serde_json::to_string(&created).unwrap();
+    execute(
+        &app.database_url,
+        "UPDATE subscriptions SET body = $1, bearer_tokens = NULL, signing_secret = $2",
+        &[&legacy, "legacy-signing-secret-0123456789"],
+    )
+    .await;
+    let replica = app.replica(|_| {}).await;
+    let dumped = dump(&app.database_url).await;
+    assert!(
+        !dumped.contains(BEARER),
+        "the bearer token was sealed at startup"
+    );
+    assert!(!dumped.contains("legacy-signing-secret-0123456789"));
+    let read = replica
+        .request(
+            Method::GET,
+            &format!("/subscriptions/{id}"),
+            Some(&app.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect_json(read, 200).await, created);
+    let secret = replica
+        .request(
+            Method::GET,
+            &format!("/subscriptions/{id}/secret"),
+            Some(&app.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        expect_json(secret, 200).await["secret"],
+        "legacy-signing-secret-0123456789"
+    );
+    // Its deletion answers the subscription as its owner saw it.
+    let deleted = replica
+        .request(
+            Method::DELETE,
+            &format!("/subscriptions/{id}"),
+            Some(&app.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect_json(deleted, 200).await, created);
+}
+
 backend_tests!(
+    subscription_tokens_and_signing_secrets_are_sealed,
     a_database_dump_holds_no_secret,
     the_webhook_secret_is_kept_as_a_digest,
     plaintext_secrets_of_an_older_database_are_sealed_at_startup,
