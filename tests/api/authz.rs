@@ -11,11 +11,16 @@
 //!
 //! The other tests here check that what is refused also leaks nothing: another tenant's and
 //! another VEN's lists, filters, pages, headers, error bodies and webhooks.
+//!
+//! Besides the plain callers, columns cover clients holding only OpenADR 3.1's narrow scopes,
+//! business logic and a VEN through an external identity provider, and a VEN that
+//! tried to widen what it sees and must see exactly what `ven-x` sees (`ven-widening`).
 
 use crate::backend_tests;
 use crate::energy_assets::{meter, tank, vehicle};
 use crate::helpers::*;
 use crate::receiver::{callback_url, Received, Receiver};
+use crate::tokens::{TestProvider, AUDIENCE, ISSUER};
 use crate::vens::ven_token;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -29,6 +34,8 @@ const TENANT_B: &str = "tenant-b";
 /// Every scope the `bl` role may hold.
 const BL_SCOPES: &str = "read_all,read_targets,read_ven_objects,write_programs,write_events,\
                          write_reports,write_subscriptions,write_vens";
+/// Only OpenADR 3.1's narrow read scopes.
+const NARROW_SCOPES: &str = "read_targets,read_ven_objects";
 /// Every scope the `ven` role may hold.
 const VEN_SCOPES: &str =
     "read_all,read_targets,read_ven_objects,write_reports,write_subscriptions,write_vens";
@@ -52,10 +59,28 @@ enum Caller {
     BlB,
     /// An operator: an `admin` client (tenant `operator`), scope `admin` only.
     Admin,
+    /// Business logic of tenant A holding only OpenADR 3.1's narrow read scopes
+    /// (`read_targets`, `read_ven_objects`), which business logic cannot use: it reads with
+    /// `read_all`.
+    BlNarrow,
+    /// A VEN client of tenant A bound to `ven-1` holding only `read_targets` and
+    /// `read_ven_objects`: it reads what `ven-1` may read, and writes nothing.
+    VenNarrow,
+    /// Business logic of tenant A through an external identity provider (a `mapped` role).
+    IdpBl,
+    /// `ven-1` through the same external identity provider (its VEN claim).
+    IdpVen,
+    /// A VEN client of tenant A bound to `ven-widening`, which tried to widen what it sees: it wrote
+    /// `ven-1` into its VEN's targets and a resource's targets (both refused) and named a
+    /// resource like `ven-1`'s. It must see exactly what `ven-x` sees.
+    VenWiden,
 }
 use Caller::*;
 
-const CALLERS: [Caller; 8] = [NoToken, Expired, Malformed, BlA, VenX, Ven1, BlB, Admin];
+const CALLERS: [Caller; 13] = [
+    NoToken, Expired, Malformed, BlA, VenX, Ven1, BlB, Admin, BlNarrow, VenNarrow, IdpBl, IdpVen,
+    VenWiden,
+];
 
 /// What a cell expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,7 +197,7 @@ enum Body {
     TokenForm,
 }
 
-type Row = (&'static str, &'static str, Body, Fx, [Want; 8]);
+type Row = (&'static str, &'static str, Body, Fx, [Want; 13]);
 
 /// THE POLICY. Paths are under `/api/openadr/v1` unless they start with `^` (the server's root).
 ///
@@ -191,100 +216,100 @@ type Row = (&'static str, &'static str, Body, Fx, [Want; 8]);
 ///   authenticated by the secret in its path alone.
 #[rustfmt::skip]
 static MATRIX: &[Row] = &[
-    // columns:                                                                                          none exp. bad  blA  venX ven1 blB  admin
-    ("GET",    "/programs",                                      Body::No,           Seed,              [U,   U,   U,   LS,  HD,  LS,  HD,  SC]),
-    ("POST",   "/programs",                                      Body::Program,      Seed,              [U,   U,   U,   NEW, SC,  SC,  NEW, SC]),
-    ("GET",    "/programs/{program}",                            Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
-    ("PUT",    "/programs/{program}",                            Body::Program,      New(Program),      [U,   U,   U,   OK,  SC,  SC,  NF,  SC]),
-    ("DELETE", "/programs/{program}",                            Body::No,           New(Program),      [U,   U,   U,   OK,  SC,  SC,  NF,  SC]),
+    // columns:                                                                                          none exp. bad  blA  venX ven1 blB  admin blN  venN idpB idpV venW
+    ("GET",    "/programs",                                      Body::No,           Seed,              [U,   U,   U,   LS,  HD,  LS,  HD,  SC,  SC,  LS,  LS,  LS,  HD]),
+    ("POST",   "/programs",                                      Body::Program,      Seed,              [U,   U,   U,   NEW, SC,  SC,  NEW, SC,  SC,  SC,  NEW, SC,  SC]),
+    ("GET",    "/programs/{program}",                            Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  OK,  OK,  OK,  NF]),
+    ("PUT",    "/programs/{program}",                            Body::Program,      New(Program),      [U,   U,   U,   OK,  SC,  SC,  NF,  SC,  SC,  SC,  OK,  SC,  SC]),
+    ("DELETE", "/programs/{program}",                            Body::No,           New(Program),      [U,   U,   U,   OK,  SC,  SC,  NF,  SC,  SC,  SC,  OK,  SC,  SC]),
 
-    ("GET",    "/events",                                        Body::No,           Seed,              [U,   U,   U,   LS,  HD,  LS,  HD,  SC]),
-    ("POST",   "/events",                                        Body::Event,        Seed,              [U,   U,   U,   NEW, SC,  SC,  BAD, SC]),
-    ("GET",    "/events/{event}",                                Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
-    ("PUT",    "/events/{event}",                                Body::Event,        New(Event),        [U,   U,   U,   OK,  SC,  SC,  NF,  SC]),
-    ("DELETE", "/events/{event}",                                Body::No,           New(Event),        [U,   U,   U,   OK,  SC,  SC,  NF,  SC]),
+    ("GET",    "/events",                                        Body::No,           Seed,              [U,   U,   U,   LS,  HD,  LS,  HD,  SC,  SC,  LS,  LS,  LS,  HD]),
+    ("POST",   "/events",                                        Body::Event,        Seed,              [U,   U,   U,   NEW, SC,  SC,  BAD, SC,  SC,  SC,  NEW, SC,  SC]),
+    ("GET",    "/events/{event}",                                Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  OK,  OK,  OK,  NF]),
+    ("PUT",    "/events/{event}",                                Body::Event,        New(Event),        [U,   U,   U,   OK,  SC,  SC,  NF,  SC,  SC,  SC,  OK,  SC,  SC]),
+    ("DELETE", "/events/{event}",                                Body::No,           New(Event),        [U,   U,   U,   OK,  SC,  SC,  NF,  SC,  SC,  SC,  OK,  SC,  SC]),
 
-    ("GET",    "/reports",                                       Body::No,           Seed,              [U,   U,   U,   LS,  HD,  LS,  HD,  SC]),
-    ("POST",   "/reports",                                       Body::Report,       Seed,              [U,   U,   U,   NEW, BAD, NEW, BAD, SC]),
-    ("GET",    "/reports/{report}",                              Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
-    ("PUT",    "/reports/{report}",                              Body::Report,       New(Report),       [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
-    ("DELETE", "/reports/{report}",                              Body::No,           New(Report),       [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
+    ("GET",    "/reports",                                       Body::No,           Seed,              [U,   U,   U,   LS,  HD,  LS,  HD,  SC,  SC,  LS,  LS,  LS,  HD]),
+    ("POST",   "/reports",                                       Body::Report,       Seed,              [U,   U,   U,   NEW, BAD, NEW, BAD, SC,  SC,  SC,  NEW, NEW, BAD]),
+    ("GET",    "/reports/{report}",                              Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  OK,  OK,  OK,  NF]),
+    ("PUT",    "/reports/{report}",                              Body::Report,       New(Report),       [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  SC,  OK,  OK,  NF]),
+    ("DELETE", "/reports/{report}",                              Body::No,           New(Report),       [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  SC,  OK,  OK,  NF]),
 
-    ("GET",    "/subscriptions",                                 Body::No,           Seed,              [U,   U,   U,   LS,  HD,  LS,  HD,  SC]),
-    ("POST",   "/subscriptions",                                 Body::Subscription, Seed,              [U,   U,   U,   NEW, BAD, NEW, BAD, SC]),
-    ("GET",    "/subscriptions/{subscription}",                  Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
-    ("GET",    "/subscriptions/{subscription}/deliveries",       Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
-    ("GET",    "/subscriptions/{subscription}/secret",           Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
-    ("PUT",    "/subscriptions/{subscription}",                  Body::Subscription, New(Subscription), [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
-    ("DELETE", "/subscriptions/{subscription}",                  Body::No,           New(Subscription), [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
+    ("GET",    "/subscriptions",                                 Body::No,           Seed,              [U,   U,   U,   LS,  HD,  LS,  HD,  SC,  SC,  LS,  LS,  LS,  HD]),
+    ("POST",   "/subscriptions",                                 Body::Subscription, Seed,              [U,   U,   U,   NEW, BAD, NEW, BAD, SC,  SC,  SC,  NEW, NEW, BAD]),
+    ("GET",    "/subscriptions/{subscription}",                  Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  OK,  OK,  OK,  NF]),
+    ("GET",    "/subscriptions/{subscription}/deliveries",       Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  OK,  OK,  OK,  NF]),
+    ("GET",    "/subscriptions/{subscription}/secret",           Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  OK,  OK,  OK,  NF]),
+    ("PUT",    "/subscriptions/{subscription}",                  Body::Subscription, New(Subscription), [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  SC,  OK,  OK,  NF]),
+    ("DELETE", "/subscriptions/{subscription}",                  Body::No,           New(Subscription), [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  SC,  OK,  OK,  NF]),
 
-    ("GET",    "/vens",                                          Body::No,           Seed,              [U,   U,   U,   LS,  HD,  LS,  HD,  SC]),
-    ("POST",   "/vens",                                          Body::Ven,          Seed,              [U,   U,   U,   NEW, DN,  DN,  NEW, SC]),
-    ("POST",   "/vens",                                          Body::Ven1,         Seed,              [U,   U,   U,   DUP, DN,  DUP, NEW, SC]),
-    ("GET",    "/vens/{ven}",                                    Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
-    ("PUT",    "/vens/{ven}",                                    Body::Ven1,         Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
-    ("GET",    "/vens/{ven}/resources",                          Body::No,           Seed,              [U,   U,   U,   LS,  NF,  LS,  NF,  SC]),
-    ("POST",   "/vens/{ven}/resources",                          Body::Resource,     Seed,              [U,   U,   U,   NEW, NF,  NEW, NF,  SC]),
-    ("GET",    "/vens/{ven}/resources/{resource}",               Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
-    ("PUT",    "/vens/{ven}/resources/{resource}",               Body::Resource,     New(Resource),     [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
-    ("DELETE", "/vens/{ven}/resources/{resource}",               Body::No,           New(Resource),     [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
+    ("GET",    "/vens",                                          Body::No,           Seed,              [U,   U,   U,   LS,  HD,  LS,  HD,  SC,  SC,  LS,  LS,  LS,  HD]),
+    ("POST",   "/vens",                                          Body::Ven,          Seed,              [U,   U,   U,   NEW, DN,  DN,  NEW, SC,  SC,  SC,  NEW, DN,  DN]),
+    ("POST",   "/vens",                                          Body::Ven1,         Seed,              [U,   U,   U,   DUP, DN,  DUP, NEW, SC,  SC,  SC,  DUP, DUP, DN]),
+    ("GET",    "/vens/{ven}",                                    Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  OK,  OK,  OK,  NF]),
+    ("PUT",    "/vens/{ven}",                                    Body::Ven1,         Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  SC,  OK,  OK,  NF]),
+    ("GET",    "/vens/{ven}/resources",                          Body::No,           Seed,              [U,   U,   U,   LS,  NF,  LS,  NF,  SC,  SC,  LS,  LS,  LS,  NF]),
+    ("POST",   "/vens/{ven}/resources",                          Body::Resource,     Seed,              [U,   U,   U,   NEW, NF,  NEW, NF,  SC,  SC,  SC,  NEW, NEW, NF]),
+    ("GET",    "/vens/{ven}/resources/{resource}",               Body::No,           Seed,              [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  OK,  OK,  OK,  NF]),
+    ("PUT",    "/vens/{ven}/resources/{resource}",               Body::Resource,     New(Resource),     [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  SC,  OK,  OK,  NF]),
+    ("DELETE", "/vens/{ven}/resources/{resource}",               Body::No,           New(Resource),     [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  SC,  OK,  OK,  NF]),
 
-    ("GET",    "/users",                                         Body::No,           Seed,              [U,   U,   U,   DN,  HD,  LS,  DN,  SC]),
-    ("POST",   "/users",                                         Body::User,         Seed,              [U,   U,   U,   DN,  NEW, NEW, DN,  SC]),
-    ("GET",    "/users/{user}",                                  Body::No,           Seed,              [U,   U,   U,   DN,  NF,  OK,  DN,  SC]),
-    ("PUT",    "/users/{user}",                                  Body::User,         Seed,              [U,   U,   U,   DN,  NF,  OK,  DN,  SC]),
-    ("DELETE", "/users/{user}",                                  Body::No,           New(User),         [U,   U,   U,   DN,  NF,  OK,  DN,  SC]),
-    ("GET",    "/users/{user}/vehicles",                         Body::No,           Seed,              [U,   U,   U,   DN,  NF,  LS,  DN,  SC]),
-    ("POST",   "/users/{user}/vehicles",                         Body::Vehicle,      Seed,              [U,   U,   U,   DN,  NF,  NEW, DN,  SC]),
-    ("GET",    "/users/{user}/vehicles/{vehicle}",               Body::No,           Seed,              [U,   U,   U,   DN,  NF,  OK,  DN,  SC]),
-    ("PUT",    "/users/{user}/vehicles/{vehicle}",               Body::Vehicle,      New(Vehicle),      [U,   U,   U,   DN,  NF,  OK,  DN,  SC]),
-    ("DELETE", "/users/{user}/vehicles/{vehicle}",               Body::No,           New(Vehicle),      [U,   U,   U,   DN,  NF,  OK,  DN,  SC]),
-    ("GET",    "/users/{user}/meters",                           Body::No,           Seed,              [U,   U,   U,   DN,  NF,  LS,  DN,  SC]),
-    ("POST",   "/users/{user}/meters",                           Body::Meter,        Seed,              [U,   U,   U,   DN,  NF,  NEW, DN,  SC]),
-    ("GET",    "/users/{user}/meters/{meter}",                   Body::No,           Seed,              [U,   U,   U,   DN,  NF,  OK,  DN,  SC]),
-    ("PUT",    "/users/{user}/meters/{meter}",                   Body::Meter,        New(Meter),        [U,   U,   U,   DN,  NF,  OK,  DN,  SC]),
-    ("DELETE", "/users/{user}/meters/{meter}",                   Body::No,           New(Meter),        [U,   U,   U,   DN,  NF,  OK,  DN,  SC]),
-    ("GET",    "/users/{user}/resources",                        Body::No,           Seed,              [U,   U,   U,   DN,  NF,  LS,  DN,  SC]),
-    ("POST",   "/users/{user}/resources",                        Body::Tank,         Seed,              [U,   U,   U,   DN,  NF,  NEW, DN,  SC]),
-    ("GET",    "/users/{user}/resources/{tank}",                 Body::No,           Seed,              [U,   U,   U,   DN,  NF,  OK,  DN,  SC]),
-    ("PUT",    "/users/{user}/resources/{tank}",                 Body::Tank,         New(Tank),         [U,   U,   U,   DN,  NF,  OK,  DN,  SC]),
-    ("DELETE", "/users/{user}/resources/{tank}",                 Body::No,           New(Tank),         [U,   U,   U,   DN,  NF,  OK,  DN,  SC]),
+    ("GET",    "/users",                                         Body::No,           Seed,              [U,   U,   U,   DN,  HD,  LS,  DN,  SC,  SC,  LS,  DN,  LS,  HD]),
+    ("POST",   "/users",                                         Body::User,         Seed,              [U,   U,   U,   DN,  NEW, NEW, DN,  SC,  SC,  SC,  DN,  NEW, NEW]),
+    ("GET",    "/users/{user}",                                  Body::No,           Seed,              [U,   U,   U,   DN,  NF,  OK,  DN,  SC,  SC,  OK,  DN,  OK,  NF]),
+    ("PUT",    "/users/{user}",                                  Body::User,         Seed,              [U,   U,   U,   DN,  NF,  OK,  DN,  SC,  SC,  SC,  DN,  OK,  NF]),
+    ("DELETE", "/users/{user}",                                  Body::No,           New(User),         [U,   U,   U,   DN,  NF,  OK,  DN,  SC,  SC,  SC,  DN,  OK,  NF]),
+    ("GET",    "/users/{user}/vehicles",                         Body::No,           Seed,              [U,   U,   U,   DN,  NF,  LS,  DN,  SC,  SC,  LS,  DN,  LS,  NF]),
+    ("POST",   "/users/{user}/vehicles",                         Body::Vehicle,      Seed,              [U,   U,   U,   DN,  NF,  NEW, DN,  SC,  SC,  SC,  DN,  NEW, NF]),
+    ("GET",    "/users/{user}/vehicles/{vehicle}",               Body::No,           Seed,              [U,   U,   U,   DN,  NF,  OK,  DN,  SC,  SC,  OK,  DN,  OK,  NF]),
+    ("PUT",    "/users/{user}/vehicles/{vehicle}",               Body::Vehicle,      New(Vehicle),      [U,   U,   U,   DN,  NF,  OK,  DN,  SC,  SC,  SC,  DN,  OK,  NF]),
+    ("DELETE", "/users/{user}/vehicles/{vehicle}",               Body::No,           New(Vehicle),      [U,   U,   U,   DN,  NF,  OK,  DN,  SC,  SC,  SC,  DN,  OK,  NF]),
+    ("GET",    "/users/{user}/meters",                           Body::No,           Seed,              [U,   U,   U,   DN,  NF,  LS,  DN,  SC,  SC,  LS,  DN,  LS,  NF]),
+    ("POST",   "/users/{user}/meters",                           Body::Meter,        Seed,              [U,   U,   U,   DN,  NF,  NEW, DN,  SC,  SC,  SC,  DN,  NEW, NF]),
+    ("GET",    "/users/{user}/meters/{meter}",                   Body::No,           Seed,              [U,   U,   U,   DN,  NF,  OK,  DN,  SC,  SC,  OK,  DN,  OK,  NF]),
+    ("PUT",    "/users/{user}/meters/{meter}",                   Body::Meter,        New(Meter),        [U,   U,   U,   DN,  NF,  OK,  DN,  SC,  SC,  SC,  DN,  OK,  NF]),
+    ("DELETE", "/users/{user}/meters/{meter}",                   Body::No,           New(Meter),        [U,   U,   U,   DN,  NF,  OK,  DN,  SC,  SC,  SC,  DN,  OK,  NF]),
+    ("GET",    "/users/{user}/resources",                        Body::No,           Seed,              [U,   U,   U,   DN,  NF,  LS,  DN,  SC,  SC,  LS,  DN,  LS,  NF]),
+    ("POST",   "/users/{user}/resources",                        Body::Tank,         Seed,              [U,   U,   U,   DN,  NF,  NEW, DN,  SC,  SC,  SC,  DN,  NEW, NF]),
+    ("GET",    "/users/{user}/resources/{tank}",                 Body::No,           Seed,              [U,   U,   U,   DN,  NF,  OK,  DN,  SC,  SC,  OK,  DN,  OK,  NF]),
+    ("PUT",    "/users/{user}/resources/{tank}",                 Body::Tank,         New(Tank),         [U,   U,   U,   DN,  NF,  OK,  DN,  SC,  SC,  SC,  DN,  OK,  NF]),
+    ("DELETE", "/users/{user}/resources/{tank}",                 Body::No,           New(Tank),         [U,   U,   U,   DN,  NF,  OK,  DN,  SC,  SC,  SC,  DN,  OK,  NF]),
 
-    ("GET",    "/bridge/voltus/status",                          Body::No,           Seed,              [U,   U,   U,   OK,  DN,  DN,  NF,  SC]),
-    ("POST",   "/bridge/voltus/{tenant}/webhook/{secret}",       Body::Ping,         Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
-    ("POST",   "/bridge/voltus/{tenant}/webhook/not-the-secret", Body::Ping,         Seed,              [NF,  NF,  NF,  NF,  NF,  NF,  NF,  NF]),
-    ("GET",    "/admin/tenants/{tenant}/voltus",                 Body::No,           Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
-    ("PUT",    "/admin/tenants/{tenant}/voltus",                 Body::Voltus,       New(VoltusTenant), [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
-    ("DELETE", "/admin/tenants/{tenant}/voltus",                 Body::No,           New(VoltusTenant), [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
+    ("GET",    "/bridge/voltus/status",                          Body::No,           Seed,              [U,   U,   U,   OK,  DN,  DN,  NF,  SC,  SC,  SC,  OK,  DN,  DN]),
+    ("POST",   "/bridge/voltus/{tenant}/webhook/{secret}",       Body::Ping,         Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
+    ("POST",   "/bridge/voltus/{tenant}/webhook/not-the-secret", Body::Ping,         Seed,              [NF,  NF,  NF,  NF,  NF,  NF,  NF,  NF,  NF,  NF,  NF,  NF,  NF]),
+    ("GET",    "/admin/tenants/{tenant}/voltus",                 Body::No,           Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  OK,  SC,  SC,  SC,  SC,  SC]),
+    ("PUT",    "/admin/tenants/{tenant}/voltus",                 Body::Voltus,       New(VoltusTenant), [U,   U,   U,   SC,  SC,  SC,  SC,  OK,  SC,  SC,  SC,  SC,  SC]),
+    ("DELETE", "/admin/tenants/{tenant}/voltus",                 Body::No,           New(VoltusTenant), [U,   U,   U,   SC,  SC,  SC,  SC,  OK,  SC,  SC,  SC,  SC,  SC]),
 
-    ("GET",    "/admin/tenants",                                 Body::No,           Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
-    ("POST",   "/admin/tenants",                                 Body::Tenant,       Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  NEW]),
-    ("DELETE", "/admin/tenants/{tenant}",                        Body::No,           New(Tenant),       [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
-    ("POST",   "/admin/tenants/{tenant}/disable",                Body::No,           New(Tenant),       [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
-    ("POST",   "/admin/tenants/{tenant}/enable",                 Body::No,           New(Tenant),       [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
-    ("GET",    "/admin/clients",                                 Body::No,           Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
-    ("POST",   "/admin/clients",                                 Body::Client,       Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  NEW]),
-    ("DELETE", "/admin/clients/{client}",                        Body::No,           New(Client),       [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
-    ("POST",   "/admin/clients/{client}/rotate-secret",          Body::No,           New(Client),       [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
-    ("POST",   "/admin/clients/{client}/disable",                Body::No,           New(Client),       [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
-    ("POST",   "/admin/clients/{client}/enable",                 Body::No,           New(Client),       [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
-    ("GET",    "/admin/identity-providers",                      Body::No,           Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
-    ("POST",   "/admin/identity-providers",                      Body::Idp,          Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  NEW]),
-    ("DELETE", "/admin/identity-providers/{idp}",                Body::No,           New(Idp),          [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
-    ("GET",    "/admin/audit",                                   Body::No,           Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  OK]),
-    ("POST",   "/admin/keys/rotate",                             Body::No,           Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  DUP]),
+    ("GET",    "/admin/tenants",                                 Body::No,           Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  OK,  SC,  SC,  SC,  SC,  SC]),
+    ("POST",   "/admin/tenants",                                 Body::Tenant,       Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  NEW, SC,  SC,  SC,  SC,  SC]),
+    ("DELETE", "/admin/tenants/{tenant}",                        Body::No,           New(Tenant),       [U,   U,   U,   SC,  SC,  SC,  SC,  OK,  SC,  SC,  SC,  SC,  SC]),
+    ("POST",   "/admin/tenants/{tenant}/disable",                Body::No,           New(Tenant),       [U,   U,   U,   SC,  SC,  SC,  SC,  OK,  SC,  SC,  SC,  SC,  SC]),
+    ("POST",   "/admin/tenants/{tenant}/enable",                 Body::No,           New(Tenant),       [U,   U,   U,   SC,  SC,  SC,  SC,  OK,  SC,  SC,  SC,  SC,  SC]),
+    ("GET",    "/admin/clients",                                 Body::No,           Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  OK,  SC,  SC,  SC,  SC,  SC]),
+    ("POST",   "/admin/clients",                                 Body::Client,       Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  NEW, SC,  SC,  SC,  SC,  SC]),
+    ("DELETE", "/admin/clients/{client}",                        Body::No,           New(Client),       [U,   U,   U,   SC,  SC,  SC,  SC,  OK,  SC,  SC,  SC,  SC,  SC]),
+    ("POST",   "/admin/clients/{client}/rotate-secret",          Body::No,           New(Client),       [U,   U,   U,   SC,  SC,  SC,  SC,  OK,  SC,  SC,  SC,  SC,  SC]),
+    ("POST",   "/admin/clients/{client}/disable",                Body::No,           New(Client),       [U,   U,   U,   SC,  SC,  SC,  SC,  OK,  SC,  SC,  SC,  SC,  SC]),
+    ("POST",   "/admin/clients/{client}/enable",                 Body::No,           New(Client),       [U,   U,   U,   SC,  SC,  SC,  SC,  OK,  SC,  SC,  SC,  SC,  SC]),
+    ("GET",    "/admin/identity-providers",                      Body::No,           Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  OK,  SC,  SC,  SC,  SC,  SC]),
+    ("POST",   "/admin/identity-providers",                      Body::Idp,          Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  NEW, SC,  SC,  SC,  SC,  SC]),
+    ("DELETE", "/admin/identity-providers/{idp}",                Body::No,           New(Idp),          [U,   U,   U,   SC,  SC,  SC,  SC,  OK,  SC,  SC,  SC,  SC,  SC]),
+    ("GET",    "/admin/audit",                                   Body::No,           Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  OK,  SC,  SC,  SC,  SC,  SC]),
+    ("POST",   "/admin/keys/rotate",                             Body::No,           Seed,              [U,   U,   U,   SC,  SC,  SC,  SC,  DUP, SC,  SC,  SC,  SC,  SC]),
 
-    ("POST",   "/auth/token",                                    Body::TokenForm,    Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
-    ("GET",    "/auth/server",                                   Body::No,           Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
-    ("GET",    "/openapi.json",                                  Body::No,           Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
-    ("GET",    "/docs",                                          Body::No,           Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
-    ("GET",    "^/health",                                       Body::No,           Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
-    ("GET",    "^/ready",                                        Body::No,           Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
-    ("GET",    "^/metrics",                                      Body::No,           Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
-    ("GET",    "^/.well-known/jwks.json",                        Body::No,           Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
+    ("POST",   "/auth/token",                                    Body::TokenForm,    Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
+    ("GET",    "/auth/server",                                   Body::No,           Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
+    ("GET",    "/openapi.json",                                  Body::No,           Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
+    ("GET",    "/docs",                                          Body::No,           Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
+    ("GET",    "^/health",                                       Body::No,           Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
+    ("GET",    "^/ready",                                        Body::No,           Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
+    ("GET",    "^/metrics",                                      Body::No,           Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
+    ("GET",    "^/.well-known/jwks.json",                        Body::No,           Seed,              [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
 
     // Last: it deletes `ven-1` with its resources, which rows above rely on.
-    ("DELETE", "/vens/{ven}",                                    Body::No,           New(TheVen),       [U,   U,   U,   OK,  NF,  OK,  NF,  SC]),
+    ("DELETE", "/vens/{ven}",                                    Body::No,           New(TheVen),       [U,   U,   U,   OK,  NF,  OK,  NF,  SC,  SC,  SC,  OK,  OK,  NF]),
 ];
 
 /// A request body.
@@ -348,6 +373,37 @@ fn expired_copy(token: &str) -> String {
     .expect("sign")
 }
 
+/// Tokens of business logic and of `ven-1` in tenant A from an external identity provider
+/// registered with a `mapped` role: `roles` names the role, `ven` the VEN.
+async fn external_tokens(app: &TestApp, admin: &str) -> (String, String) {
+    let provider = TestProvider::start().await;
+    let registered = app
+        .request(Method::POST, "/admin/identity-providers", Some(admin))
+        .json(&json!({
+            "tenant": TENANT_A, "issuer": ISSUER, "audience": AUDIENCE, "jwksUrl": provider.jwks_url,
+            "role": "mapped", "rolesClaim": "roles", "venClaim": "ven",
+            "blRoles": ["operator"], "venRoles": ["ven-device"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    expect_json(registered, 201).await;
+    let scopes = |list: &str| list.replace(',', " ");
+    // Valid for the whole run of the matrix.
+    let exp = now() + 7200;
+    let bl = provider.token(
+        &provider.kid,
+        AUDIENCE,
+        json!({"roles": ["operator"], "scope": scopes(BL_SCOPES), "exp": exp}),
+    );
+    let ven = provider.token(
+        &provider.kid,
+        AUDIENCE,
+        json!({"roles": "ven-device", "ven": "ven-1", "scope": scopes(VEN_SCOPES), "exp": exp}),
+    );
+    (bl, ven)
+}
+
 fn column(caller: Caller) -> usize {
     CALLERS.iter().position(|c| *c == caller).unwrap()
 }
@@ -369,6 +425,10 @@ impl World {
         let ven_1 = ven_token(&app, TENANT_A, "ven-1", VEN_SCOPES).await;
         let bl_b = app.tenant_token(TENANT_B, BL_SCOPES).await;
         let admin = app.tenant_token("operator", "admin").await;
+        let bl_narrow = app.tenant_token(TENANT_A, NARROW_SCOPES).await;
+        let ven_narrow = ven_token(&app, TENANT_A, "ven-1", NARROW_SCOPES).await;
+        let (idp_bl, idp_ven) = external_tokens(&app, &admin).await;
+        let ven_widening = ven_token(&app, TENANT_A, "ven-widening", VEN_SCOPES).await;
         let tokens = vec![
             None,
             Some(expired_copy(&bl_a_token)),
@@ -378,6 +438,11 @@ impl World {
             Some(ven_1),
             Some(bl_b),
             Some(admin),
+            Some(bl_narrow),
+            Some(ven_narrow),
+            Some(idp_bl),
+            Some(idp_ven),
+            Some(ven_widening),
         ];
         let mut world = World {
             app,
@@ -389,7 +454,53 @@ impl World {
             counter: 0,
         };
         world.seed_tenant_a().await;
+        world.widening_attempts().await;
         world
+    }
+
+    /// `ven-widening` tries to widen what it sees; each try is refused or grants nothing (a resource
+    /// it names like `ven-1`'s is not approved by business logic, so it addresses nobody).
+    async fn widening_attempts(&mut self) {
+        let ven_widening = id_of(
+            &self
+                .must(
+                    BlA,
+                    "POST",
+                    "/vens",
+                    json!({"venName": "ven-widening"}),
+                    201,
+                )
+                .await,
+        );
+        let to_ven_1 = json!([{"type": "VEN_NAME", "values": ["ven-1"]}]);
+        let put = self
+            .send(
+                VenWiden,
+                "PUT",
+                &format!("/vens/{ven_widening}"),
+                Payload::Json(json!({"venName": "ven-widening", "targets": to_ven_1})),
+            )
+            .await;
+        assert_eq!(put.status, 403, "{}", put.body);
+        let resources = format!("/vens/{ven_widening}/resources");
+        let targeted = self
+            .send(
+                VenWiden,
+                "POST",
+                &resources,
+                Payload::Json(json!({"resourceName": "res-widening", "targets": to_ven_1})),
+            )
+            .await;
+        assert_eq!(targeted.status, 403, "{}", targeted.body);
+        let named = self
+            .send(
+                VenWiden,
+                "POST",
+                &resources,
+                Payload::Json(json!({"resourceName": "res-1"})),
+            )
+            .await;
+        assert!([201, 409].contains(&named.status), "{}", named.body);
     }
 
     fn next(&mut self) -> u32 {
