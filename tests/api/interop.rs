@@ -520,17 +520,26 @@ async fn a_ven_client_registers_reads_its_events_and_reports(backend: Backend) {
         .expect_err("a VEN client registers only its own VEN");
     assert_eq!(problem_status(&refused), 403, "{refused}");
 
-    // It registers its VEN, with a description and a group.
-    let sent_ven = VenContent::new(
+    // It registers its VEN, with a description; it may not give itself a group (business
+    // logic writes the targets of VENs).
+    let description = Some(vec![ValuesMap {
+        value_type: ValueType("DESCRIPTION".into()),
+        values: vec![WireValue::String("interop VEN".into())],
+    }]);
+    let widening = VenContent::new(
         "ven-1".into(),
-        Some(vec![ValuesMap {
-            value_type: ValueType("DESCRIPTION".into()),
-            values: vec![WireValue::String("interop VEN".into())],
-        }]),
+        description.clone(),
         Some(targets(TargetType::Group, &["g1"])),
         None,
     );
-    let mut own = ven
+    let refused = ven
+        .create_ven(widening)
+        .await
+        .expect_err("a VEN client sets no targets");
+    assert_eq!(problem_status(&refused), 403, "{refused}");
+    assert!(problem_detail(&refused).contains("targets"), "{refused}");
+    let sent_ven = VenContent::new("ven-1".into(), description, None, None);
+    let own = ven
         .create_ven(sent_ven.clone())
         .await
         .expect("the VEN registers");
@@ -561,7 +570,22 @@ async fn a_ven_client_registers_reads_its_events_and_reports(backend: Backend) {
         ids_of(&bl_vens, |v| v.id().to_string()),
         vec![ven_2.id().to_string(), ven_id.clone()]
     );
-    // Its group now reaches it.
+    assert_eq!(ven_events().await, vec![id(&by_name), id(&for_all)]);
+    // Business logic gives it the group, which now reaches it.
+    let mut assigned = bl.get_ven_by_id(own.id()).await.expect("BL reads the VEN");
+    assigned.content_mut().targets = Some(targets(TargetType::Group, &["g1"]));
+    assigned
+        .update()
+        .await
+        .expect("business logic sets the targets");
+    let own = ven
+        .get_ven_by_id(own.id())
+        .await
+        .expect("the VEN re-reads itself");
+    assert_eq!(
+        own.content().targets,
+        Some(targets(TargetType::Group, &["g1"]))
+    );
     assert_eq!(
         ven_events().await,
         vec![id(&by_name), id(&by_group), id(&for_all)]
@@ -623,7 +647,29 @@ async fn a_ven_client_registers_reads_its_events_and_reports(backend: Backend) {
     assert_eq!(ids(&list), vec![resource_id.clone()]);
     let parsed: Vec<openleadr_wire::resource::Resource> = wire(&list, "Resource");
     assert_eq!(parsed[0].content, sent_resource);
-    // Its resource's name now reaches it too; another VEN's event never does.
+    // Its resource's name reaches it once business logic approved the resource (by writing
+    // it); another VEN's event never does.
+    assert_eq!(
+        ven_events().await,
+        vec![id(&by_name), id(&by_group), id(&for_all)]
+    );
+    let approval = raw(
+        &app,
+        &bl_token,
+        &format!("/vens/{ven_id}/resources/{resource_id}"),
+    )
+    .await;
+    let approved = app
+        .request(
+            Method::PUT,
+            &format!("/vens/{ven_id}/resources/{resource_id}"),
+            Some(&bl_token),
+        )
+        .json(&approval)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 200);
     assert_eq!(
         ven_events().await,
         vec![id(&by_name), id(&by_group), id(&by_resource), id(&for_all)]
@@ -642,9 +688,28 @@ async fn a_ven_client_registers_reads_its_events_and_reports(backend: Backend) {
         .await
         .expect("the VEN updates its resource");
     assert_eq!(resource.content(), &expected_resource);
-    own.content_mut().targets = Some(targets(TargetType::Group, &["g2"]));
-    let expected_ven = own.content().clone();
-    own.update().await.expect("the VEN updates itself");
+    let mut widened = own.clone();
+    widened.content_mut().targets = Some(targets(TargetType::Group, &["g2"]));
+    let refused = widened
+        .update()
+        .await
+        .expect_err("a VEN client changes no targets");
+    assert_eq!(problem_status(&refused), 403, "{refused}");
+    let mut assigned = bl.get_ven_by_id(own.id()).await.expect("BL reads the VEN");
+    assigned.content_mut().targets = Some(targets(TargetType::Group, &["g2"]));
+    assigned
+        .update()
+        .await
+        .expect("business logic changes the targets");
+    let expected_ven = assigned.content().clone();
+    let mut own = ven
+        .get_ven_by_id(own.id())
+        .await
+        .expect("the VEN re-reads itself");
+    assert_eq!(own.content(), &expected_ven);
+    own.update()
+        .await
+        .expect("the VEN updates itself, its targets as read");
     assert_eq!(own.content(), &expected_ven);
     assert_eq!(
         ven_events().await,
