@@ -181,6 +181,7 @@ async fn no_secret_or_token_appears_in_the_logs() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    let logs = drain_output(&mut server);
     let base = format!("http://127.0.0.1:{port}/api/openadr/v1");
     let http = reqwest::Client::new();
     let mut token = String::new();
@@ -250,8 +251,8 @@ async fn no_secret_or_token_appears_in_the_logs() {
     );
 
     server.start_kill().unwrap();
-    let output = server.wait_with_output().await.unwrap();
-    let logs = String::from_utf8_lossy(&output.stderr);
+    server.wait().await.unwrap();
+    let logs = logs.await.unwrap();
     assert!(
         logs.contains("/auth/token"),
         "requests were logged at all: {logs}"
@@ -293,6 +294,7 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    let logs = drain_output(&mut server);
     let base = format!("http://127.0.0.1:{port}/api/openadr/v1");
     let http = reqwest::Client::new();
     let mut token = String::new();
@@ -333,8 +335,8 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
     assert_eq!(missing.status(), 404);
 
     server.start_kill().unwrap();
-    let output = server.wait_with_output().await.unwrap();
-    let logs = String::from_utf8_lossy(&output.stderr);
+    server.wait().await.unwrap();
+    let logs = logs.await.unwrap();
     let mut in_requests = 0;
     for line in logs.lines() {
         let entry: serde_json::Value =

@@ -537,3 +537,25 @@ pub async fn within<T, Fut: std::future::Future<Output = Option<T>>>(
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }
+
+/// Reads a spawned server's stdout and stderr as they come (debug logs fill a pipe's buffer long
+/// before a test ends, and a server blocked on writing a log line answers nothing); resolves to
+/// both, stdout first, once it exits.
+pub fn drain_output(server: &mut tokio::process::Child) -> tokio::task::JoinHandle<String> {
+    async fn read_all(pipe: Option<impl tokio::io::AsyncRead + Unpin>) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = tokio::io::AsyncReadExt::read_to_end(&mut pipe, &mut bytes).await;
+        }
+        bytes
+    }
+    let (stdout, stderr) = (server.stdout.take(), server.stderr.take());
+    tokio::spawn(async move {
+        let (out, err) = tokio::join!(read_all(stdout), read_all(stderr));
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&err)
+        )
+    })
+}

@@ -978,7 +978,11 @@ async fn open_store(app: &TestApp) -> openadr3_vtn::store::DynStore {
         max_connections: 2,
         acquire_timeout: Duration::from_secs(5),
     };
-    store::connect(&app.database_url, &settings).await.unwrap()
+    let cipher =
+        openadr3_vtn::store::sealed::SecretCipher::parse(TEST_SECRET_KEYS, "test").unwrap();
+    store::connect(&app.database_url, &settings, cipher)
+        .await
+        .unwrap()
 }
 
 /// Issue 16: a report counts for a site only when the VEN bound to the site wrote it (or
@@ -1330,9 +1334,10 @@ async fn the_webhook_secret_never_appears_in_logs_or_metrics(backend: Backend) {
         .local_addr()
         .unwrap()
         .port();
-    let server = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_openadr3-vtn"))
         .arg("serve")
         .env("DATABASE_URL", &b.app.database_url)
+        .env("VTN_SECRET_KEYS", TEST_SECRET_KEYS)
         .env("VTN_BIND", format!("127.0.0.1:{port}"))
         .env("VTN_JWT_SECRET", JWT_SECRET)
         .env("VTN_BOOTSTRAP_CLIENT_SECRET", ADMIN_SECRET)
@@ -1344,6 +1349,7 @@ async fn the_webhook_secret_never_appears_in_logs_or_metrics(backend: Backend) {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    let output = drain_output(&mut server);
     let root = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     within("the server to start", Duration::from_secs(30), || async {
@@ -1379,14 +1385,9 @@ async fn the_webhook_secret_never_appears_in_logs_or_metrics(backend: Backend) {
     );
     assert!(!metrics.contains(secret), "/metrics holds the secret");
 
-    let mut server = server;
     server.start_kill().unwrap();
-    let output = server.wait_with_output().await.unwrap();
-    let logs = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    server.wait().await.unwrap();
+    let logs = output.await.unwrap();
     assert!(
         logs.contains("/webhook/<redacted>"),
         "the webhook requests were logged, redacted: {logs}"
