@@ -390,8 +390,14 @@ mod tests {
         assert_eq!(q.objects, vec![ObjectType::Event, ObjectType::Ven]);
         assert_eq!(q.program_id.unwrap().as_str(), "p1");
         assert_eq!(page(q.skip, q.limit), Page { skip: 3, limit: 50 });
+        assert!(q.x_start.is_none());
         let empty: Sample = parse("").unwrap();
         assert!(empty.program_id.is_none() && empty.target_values.is_empty());
+        let window: Sample = parse("x-start=2026-12-01T17:00:00Z").unwrap();
+        assert_eq!(
+            window.x_start.unwrap().0.to_rfc3339(),
+            "2026-12-01T17:00:00+00:00"
+        );
     }
 
     #[test]
