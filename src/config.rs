@@ -461,8 +461,8 @@ pub struct ServeArgs {
     #[arg(long, env = "VTN_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
-    /// Token requests allowed per client id and source address per minute (burst: a quarter of
-    /// it, at least 5). Requests for the same client id from another address do not count.
+    /// Tokens issued per client id per minute (burst: a quarter of it, at least 5). Only
+    /// requests with the right secret count, so no one else can use this budget up.
     #[arg(long, env = "VTN_TOKEN_RATE_PER_CLIENT", default_value_t = 60,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub token_rate_per_client: u32,
@@ -472,15 +472,16 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub token_rate_per_address: u32,
 
-    /// Failed token requests allowed per client id per minute, from any address (burst: a
-    /// quarter of it, at least 5). Beyond it, only addresses that got a token for that client in
-    /// the last 24 hours go on as before; others get one attempt every 2 seconds.
+    /// Token requests for a client id allowed per minute from addresses that did not get a
+    /// token for it in the last 24 hours, and failures from those that did (burst: a quarter of
+    /// it, at least 5). Beyond it, those requests go one at a time, each failure answered after
+    /// a second.
     #[arg(long, env = "VTN_TOKEN_FAILURES_PER_CLIENT", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub token_failures_per_client: u32,
 
-    /// Failed token requests allowed per source address per minute, for any client id (burst:
-    /// a quarter of it, at least 5); beyond it, as for the client id.
+    /// The same budget per source address, for any client id (burst: a quarter of it, at least
+    /// 5); beyond it, as for the client id.
     #[arg(long, env = "VTN_TOKEN_FAILURES_PER_ADDRESS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub token_failures_per_address: u32,

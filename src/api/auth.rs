@@ -234,9 +234,10 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
         );
     }
     // Before the (deliberately slow) secret check, so guessing cannot burn the CPU.
-    if let Err(retry_after) = state.token_limits.admit(&client_id, &address) {
-        return too_many_requests(retry_after);
-    }
+    let admission = match state.token_limits.admit(&client_id, &address).await {
+        Ok(admission) => admission,
+        Err(retry_after) => return too_many_requests(retry_after),
+    };
     let client = match state.store.find_client(&client_id).await {
         Ok(client) => client,
         Err(e) => {
@@ -256,7 +257,10 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
     let client = match client {
         Some(client) if authenticated && client.enabled => client,
         _ => {
-            state.token_limits.record_failure(&client_id, &address);
+            state
+                .token_limits
+                .refused(admission, &client_id, &address)
+                .await;
             return oauth_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
@@ -266,7 +270,10 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
     };
 
     // The secret was right: this address keeps getting tokens while someone else guesses.
-    state.token_limits.record_success(&client_id, &address);
+    if let Err(retry_after) = state.token_limits.record_success(&client_id, &address) {
+        return too_many_requests(retry_after);
+    }
+    drop(admission);
 
     let allowed: Vec<Scope> = client.scopes.split(' ').filter_map(Scope::parse).collect();
     let granted = match field("scope").filter(|s| !s.trim().is_empty()) {
