@@ -2,7 +2,6 @@
 //!
 //! Nothing else in the crate reads the environment.
 
-use crate::api::limits::ContentLimits;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::time::Duration;
 
@@ -742,5 +741,33 @@ impl ClientCreateArgs {
 impl ServeArgs {
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_seconds.max(1))
+    }
+}
+
+/// Where the OpenADR 3.0.1 API is served. A constant, not a setting: clients and the
+/// published document expect it; the Voltus bridge names its webhook path under it.
+pub const BASE_PATH: &str = "/api/openadr/v1";
+
+/// The bounds on request bodies (`VTN_MAX_*`), registered as app data; `api::limits` checks
+/// bodies against them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentLimits {
+    pub intervals: usize,
+    pub values: usize,
+    pub targets: usize,
+    pub array_items: usize,
+    pub string_chars: usize,
+}
+
+impl Default for ContentLimits {
+    /// The defaults of `LimitArgs`.
+    fn default() -> Self {
+        Self {
+            intervals: 10_000,
+            values: 1_000,
+            targets: 100,
+            array_items: 10_000,
+            string_chars: 4_096,
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Building the application from configuration, then running it. Tests use the same path with
 //! port 0, so they exercise exactly what production runs.
 
+use crate::api::metrics::{self, MetricsToken};
 use crate::api::{self, extract::BodyLimit, limits::RequestTimeout};
 use crate::auth::clients::{bootstrap, CreatedClient};
 use crate::auth::external::ExternalProviders;
@@ -9,9 +10,9 @@ use crate::auth::TokenService;
 use crate::bridge::voltus::{self as voltus, Bridge};
 use crate::config::ServeArgs;
 use crate::error::ApiError;
-use crate::monitoring::{self, MetricsToken};
+use crate::monitoring;
 use crate::notify::{self, Webhooks};
-use crate::store::DynStore;
+use crate::state::AppState;
 use crate::telemetry::{self, VtnRootSpan};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceResponse};
@@ -22,20 +23,6 @@ use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_actix_web::TracingLogger;
-
-/// Shared by every request handler.
-pub struct AppState {
-    pub store: DynStore,
-    pub tokens: TokenService,
-    pub token_limits: TokenRateLimits,
-    pub public_url: Option<String>,
-    /// Whether X-Forwarded-For names the client (behind a trusted proxy).
-    pub trust_forwarded_for: bool,
-    /// Callback checks for subscriptions.
-    pub webhooks: Arc<Webhooks>,
-    /// The Voltus bridge (its inbound webhooks and configuration limits).
-    pub voltus: Arc<Bridge>,
-}
 
 pub struct Application {
     port: u16,
@@ -141,11 +128,11 @@ impl Application {
                 .configure(api::configure)
                 .configure(|cfg| {
                     if metrics_enabled {
-                        cfg.route("/metrics", web::get().to(monitoring::metrics_endpoint));
+                        cfg.route("/metrics", web::get().to(metrics::metrics_endpoint));
                     }
                 })
                 .default_service(web::to(api::not_found))
-                .wrap(from_fn(crate::auth::guard::authenticate))
+                .wrap(from_fn(crate::api::guard::authenticate))
                 // Outside authentication, which reads the database too.
                 .wrap(from_fn(api::limits::bound_request_time))
                 .wrap(ErrorHandlers::new().default_handler(problem_backstop))

@@ -3,9 +3,9 @@
 //! shared with the CLI.
 
 use super::extract::{parse_integer, ValidJson};
+use super::guard::Admin;
+use super::guard::Authorized;
 use super::resource;
-use crate::auth::guard::Admin;
-use crate::auth::Authorized;
 use crate::domain::admin::{
     AuditEntry, Client, CreatedClient, IdentityProvider, NewClient, NewIdentityProvider, NewTenant,
     RotatedSecret, Tenant,
@@ -13,7 +13,7 @@ use crate::domain::admin::{
 use crate::domain::common::truncate_for_message;
 use crate::error::{ApiError, Problem};
 use crate::service::admin::{self, Actor, MissingTenant, MAX_AUDIT_LIMIT};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::Page;
 use actix_web::{web, HttpRequest, HttpResponse};
 

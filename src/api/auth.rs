@@ -6,7 +6,7 @@
 use crate::auth::secrets::verify_secret;
 use crate::auth::tokens::Grant;
 use crate::domain::{Role, Scope};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};

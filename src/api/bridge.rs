@@ -2,15 +2,16 @@
 //! health (the tenant's business logic) and the inbound webhook Voltus calls.
 
 use super::extract::ValidJson;
+use super::guard::Authorized;
+use super::guard::{Admin, RequiredScope};
 use super::resource;
-use crate::auth::guard::{Admin, RequiredScope};
-use crate::auth::{Authorized, Principal};
+use crate::auth::Principal;
 use crate::bridge::voltus::mapping::valid_voltus_id;
 use crate::bridge::voltus::settings::{self, VoltusConfig, VoltusConfigInput, VoltusStatus};
 use crate::domain::admin::parse_tenant_id;
 use crate::domain::{Role, Scope};
 use crate::error::{ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;

@@ -6,16 +6,16 @@
 //! The short form of `POST /reports` is parsed here too ([`AnyReport`]).
 
 use super::extract::{parse_json, path_id, read_json_body, ValidJson};
+use super::guard::Authorized;
+use super::guard::{ReadVenObjects, WriteVens};
 use super::query::{PageParams, Query};
 use super::{created, json_list, ok_json, resource};
-use crate::auth::guard::{ReadVenObjects, WriteVens};
-use crate::auth::Authorized;
 use crate::domain::energy::{EcResource, EcUser, Meter, ShortReport, Vehicle};
 use crate::domain::report::Report;
 use crate::domain::ObjectId;
 use crate::error::{ApiError, Problem};
 use crate::service::energy::{self as ec, Asset, AssetKind};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 

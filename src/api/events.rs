@@ -1,15 +1,15 @@
 //! `/events` and `/events/{eventID}`.
 
 use super::extract::{path_id, ValidJson};
+use super::guard::Authorized;
+use super::guard::{ReadTargets, WriteEvents};
 use super::query::{self, Instant, Limit, ListParams, Query, Skip, Text};
 use super::{created, json_list, ok_json};
-use crate::auth::guard::{ReadTargets, WriteEvents};
-use crate::auth::Authorized;
 use crate::domain::Event;
 use crate::domain::ObjectId;
 use crate::error::{ApiError, Problem};
 use crate::service::{events, vens};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{EventFilter, Page};
 use actix_web::{web, HttpResponse};
 

@@ -1,7 +1,7 @@
 //! Turning raw requests into typed, validated input, with a 4xx problem that names the field for
 //! everything else: JSON bodies and path IDs (list query strings: [`super::query`]).
 
-use super::limits::ContentLimits;
+use crate::config::ContentLimits;
 use crate::domain::common::truncate_for_message;
 use crate::domain::validate::{Validate, Violations};
 use crate::domain::ObjectId;

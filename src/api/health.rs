@@ -1,7 +1,7 @@
 //! Liveness and readiness for orchestrators (Kubernetes probes, load balancers).
 
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 

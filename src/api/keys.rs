@@ -1,10 +1,10 @@
 //! Public signing keys (`/.well-known/jwks.json`) and their rotation by an operator.
 
-use crate::auth::guard::Admin;
-use crate::auth::Authorized;
+use super::guard::Admin;
+use super::guard::Authorized;
 use crate::error::ApiError;
 use crate::service::admin::{self, Actor};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;

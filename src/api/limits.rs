@@ -7,6 +7,7 @@
 //! - The request timeout: a bound on the time from a request's head to its response.
 
 use super::extract::ReadingBody;
+use crate::config::ContentLimits;
 use crate::error::ApiError;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -15,29 +16,6 @@ use actix_web::HttpMessage;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use std::cell::RefCell;
 use std::fmt;
-
-/// Registered as app data from `LimitArgs` (`VTN_MAX_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ContentLimits {
-    pub intervals: usize,
-    pub values: usize,
-    pub targets: usize,
-    pub array_items: usize,
-    pub string_chars: usize,
-}
-
-impl Default for ContentLimits {
-    /// The defaults of `LimitArgs`.
-    fn default() -> Self {
-        Self {
-            intervals: 10_000,
-            values: 1_000,
-            targets: 100,
-            array_items: 10_000,
-            string_chars: 4_096,
-        }
-    }
-}
 
 impl ContentLimits {
     /// `Err(413)` when an array or string of `body` exceeds its bound. Malformed JSON passes:

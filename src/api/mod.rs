@@ -8,9 +8,11 @@ pub mod docs;
 pub mod energy;
 pub mod events;
 pub mod extract;
+pub mod guard;
 pub mod health;
 pub mod keys;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod programs;
 pub mod query;
@@ -23,7 +25,7 @@ use crate::store::json_array;
 use actix_web::http::header::ContentType;
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
 
-pub const BASE_PATH: &str = "/api/openadr/v1";
+pub use crate::config::BASE_PATH;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health::health));

@@ -34,7 +34,7 @@ use utoipa::{Modify, OpenApi};
         energy::list_vehicles, energy::create_vehicle, energy::get_vehicle, energy::update_vehicle, energy::delete_vehicle,
         energy::list_meters, energy::create_meter, energy::get_meter, energy::update_meter, energy::delete_meter,
         energy::list_resources, energy::create_resource, energy::get_resource, energy::update_resource, energy::delete_resource,
-        auth::token, auth::server, health::health, health::ready, crate::monitoring::metrics_endpoint, keys::jwks, keys::rotate,
+        auth::token, auth::server, health::health, health::ready, super::metrics::metrics_endpoint, keys::jwks, keys::rotate,
         admin::create_tenant, admin::list_tenants, admin::delete_tenant, admin::disable_tenant,
         admin::enable_tenant, admin::create_client, admin::list_clients, admin::delete_client,
         admin::rotate_secret, admin::disable_client, admin::enable_client,

@@ -1,14 +1,14 @@
 //! `/programs` and `/programs/{programID}`.
 
 use super::extract::{path_id, ValidJson};
+use super::guard::Authorized;
+use super::guard::{ReadTargets, WritePrograms};
 use super::query::{self, Limit, ListParams, Query, Skip, Text};
 use super::{created, json_list, ok_json};
-use crate::auth::guard::{ReadTargets, WritePrograms};
-use crate::auth::Authorized;
 use crate::domain::Program;
 use crate::error::{ApiError, Problem};
 use crate::service::{programs, vens};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{Page, ProgramFilter};
 use actix_web::{web, HttpResponse};
 

@@ -1,15 +1,15 @@
 //! `/reports` and `/reports/{reportID}`.
 
 use super::extract::{path_id, ValidJson};
+use super::guard::Authorized;
+use super::guard::{ReadVenObjects, WriteReports};
 use super::query::{self, Limit, ListParams, Query, Skip, Text};
 use super::{created, json_list, ok_json, resource};
-use crate::auth::guard::{ReadVenObjects, WriteReports};
-use crate::auth::Authorized;
 use crate::domain::report::Report;
 use crate::domain::ObjectId;
 use crate::error::{ApiError, Problem};
 use crate::service::reports;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{Page, ReportFilter};
 use actix_web::{web, HttpResponse};
 

@@ -1,15 +1,15 @@
 //! `/subscriptions` and `/subscriptions/{subscriptionID}`.
 
 use super::extract::{path_id, ValidJson};
+use super::guard::Authorized;
+use super::guard::{ReadVenObjects, WriteSubscriptions};
 use super::query::{self, Limit, ListParams, PageParams, Query, Skip, Text};
 use super::{created, json_list, ok_json, resource};
-use crate::auth::guard::{ReadVenObjects, WriteSubscriptions};
-use crate::auth::Authorized;
 use crate::domain::subscription::{object_type_name, Delivery, Subscription, SubscriptionSecret};
 use crate::domain::{ObjectId, ObjectType};
 use crate::error::{ApiError, Problem};
 use crate::service::subscriptions;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{Page, SubscriptionFilter};
 use actix_web::{web, HttpResponse};
 

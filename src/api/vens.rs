@@ -4,14 +4,14 @@
 //! only the VEN named like the VEN it is bound to, and that VEN's resources; other VENs are 404.
 
 use super::extract::{path_id, ValidJson};
+use super::guard::Authorized;
+use super::guard::{ReadVenObjects, WriteVens};
 use super::query::{self, Limit, ListParams, Query, Skip, Text};
 use super::{created, json_list, ok_json, resource};
-use crate::auth::guard::{ReadVenObjects, WriteVens};
-use crate::auth::Authorized;
 use crate::domain::{Resource, Ven};
 use crate::error::{ApiError, Problem};
 use crate::service::vens;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{Page, ResourceFilter, VenFilter};
 use actix_web::{web, HttpResponse};
 

@@ -9,7 +9,7 @@
 //! mere absence of a claim: a token that does not satisfy the mapping is a 401. A VEN token is
 //! bound to exactly one VEN, so a VEN claim that is an array is refused rather than picking one.
 
-use super::tokens::{AuthFailure, Principal};
+use super::principal::{describe, AuthFailure, Principal};
 use crate::domain::admin::{valid_ven_name, IdpRole};
 use crate::domain::{Role, Scope};
 use crate::store::{DynStore, IdentityProviderRecord};
@@ -329,18 +329,4 @@ fn parse_role_scopes(json: &str) -> HashMap<String, Vec<Scope>> {
             )
         })
         .collect()
-}
-
-pub(crate) fn describe(e: &jsonwebtoken::errors::Error) -> String {
-    use jsonwebtoken::errors::ErrorKind;
-    match e.kind() {
-        ErrorKind::ExpiredSignature => "the token has expired".into(),
-        ErrorKind::InvalidSignature => "the token signature is invalid".into(),
-        ErrorKind::InvalidAudience => "the token is not meant for this server (audience)".into(),
-        ErrorKind::InvalidIssuer => "the token issuer is not accepted".into(),
-        ErrorKind::ImmatureSignature => "the token is not valid yet".into(),
-        ErrorKind::MissingRequiredClaim(claim) => format!("the token lacks the '{claim}' claim"),
-        ErrorKind::InvalidAlgorithm => "the token's algorithm does not match its key".into(),
-        _ => "the token is malformed".into(),
-    }
 }

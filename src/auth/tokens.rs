@@ -7,8 +7,10 @@
 //! bound to the client record that minted it: its `instance` claim names that record, so
 //! deleting a client id and creating it again (in another tenant or role) does not revive it.
 
-use super::external::{describe, ExternalProviders};
+use super::external::ExternalProviders;
 use super::keys::KeyRing;
+use super::principal::describe;
+pub use super::principal::{AuthFailure, Principal};
 use crate::domain::{Role, Scope, TenantId};
 use crate::store::DynStore;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -38,32 +40,6 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
-}
-
-/// Who is calling: established from a verified token, never from the request body.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub client_id: String,
-    pub tenant: TenantId,
-    pub scopes: Vec<Scope>,
-    pub role: Role,
-    /// The VEN a VEN principal is bound to.
-    pub ven_name: Option<String>,
-}
-
-impl Principal {
-    pub fn has(&self, scope: Scope) -> bool {
-        self.scopes.contains(&scope)
-    }
-}
-
-/// Why a token was not accepted.
-#[derive(Debug)]
-pub enum AuthFailure {
-    /// 401 `invalid_token`; the text is safe to show the client.
-    Invalid(String),
-    /// 503: the database or an identity provider could not be asked.
-    Unavailable(String),
 }
 
 enum Signer {

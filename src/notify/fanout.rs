@@ -16,9 +16,9 @@
 //! Each matching entry yields one delivery per distinct callback URL.
 
 use crate::domain::audience::VenAudience;
+use crate::domain::common::target_pairs;
 use crate::domain::common::ValuesMap;
 use crate::domain::subscription::{object_type_name, Subscription};
-use crate::service::target_pairs;
 use crate::store::{ChangeRecord, DynStore, NewDelivery, StoreResult, TargetPairs};
 use serde::Deserialize;
 

@@ -157,6 +157,6 @@ pub async fn delete(
     store
         .delete_event(tenant, id.as_str())
         .await
-        .map_err(super::reports::still_reported("event", id))?
+        .map_err(super::still_reported("event", id))?
         .ok_or_else(|| ApiError::not_found("event", id.as_str()))
 }

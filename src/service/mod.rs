@@ -37,3 +37,16 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, ApiError
 pub(crate) fn from_stored<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
     serde_json::from_str(body).map_err(ApiError::internal)
 }
+
+/// For `events::delete` and the like (here, so that `events` needs nothing of `reports`): the 409 of deleting an object that reports refer to.
+pub(crate) fn still_reported<'a>(
+    kind: &'static str,
+    id: &'a crate::domain::ObjectId,
+) -> impl FnOnce(StoreError) -> ApiError + 'a {
+    move |e| match e {
+        StoreError::Reference => ApiError::Conflict(format!(
+            "{kind} '{id}' still has reports; delete its reports first"
+        )),
+        other => other.into(),
+    }
+}

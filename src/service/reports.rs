@@ -78,19 +78,6 @@ fn vanished(e: StoreError) -> ApiError {
     }
 }
 
-/// For `events::delete` and the like: the 409 of deleting an object that reports refer to.
-pub(crate) fn still_reported<'a>(
-    kind: &'static str,
-    id: &'a ObjectId,
-) -> impl FnOnce(StoreError) -> ApiError + 'a {
-    move |e| match e {
-        StoreError::Reference => ApiError::Conflict(format!(
-            "{kind} '{id}' still has reports; delete its reports first"
-        )),
-        other => other.into(),
-    }
-}
-
 /// A VEN client may refer only to programs it may read: any other is reported exactly as a
 /// missing one, so that it learns nothing about programs that do not target it.
 pub(crate) async fn check_program_visible(

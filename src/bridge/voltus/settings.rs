@@ -242,7 +242,7 @@ pub fn webhook_secret_matches(record: &VoltusConfigRecord, secret: &str) -> bool
 pub fn webhook_path(tenant: &str, secret: &str) -> String {
     format!(
         "{}/bridge/voltus/{tenant}/webhook/{secret}",
-        crate::api::BASE_PATH
+        crate::config::BASE_PATH
     )
 }
 

@@ -2,10 +2,10 @@
 //! caller whose valid token carries `write_events`; anything else is rejected before the handler
 //! runs (401 without a valid token, 403 without the scope, per RFC 6750).
 
-use super::tokens::{AuthFailure, Principal};
+use crate::auth::tokens::{AuthFailure, Principal};
 use crate::domain::{Role, Scope};
 use crate::error::{ApiError, BearerChallenge};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
